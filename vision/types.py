@@ -39,7 +39,7 @@ class Quad:
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.points
         top = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
         bottom = ((x2 - x3) ** 2 + (y2 - y3) ** 2) ** 0.5
-        return (top + bottom) / 2
+        return float(top + bottom) / 2
 
     @property
     def height(self) -> float:
@@ -47,7 +47,7 @@ class Quad:
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.points
         left = ((x3 - x0) ** 2 + (y3 - y0) ** 2) ** 0.5
         right = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
-        return (left + right) / 2
+        return float(left + right) / 2
 
     def bounds(self) -> tuple[float, float, float, float]:
         xs = [p[0] for p in self.points]
@@ -67,6 +67,8 @@ class CharChoice:
     """
 
     alternatives: tuple[tuple[str, float], ...]
+    # Where the character lies along the line, as fractions of the line's length (start, end).
+    span: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         if not self.alternatives:

@@ -1,0 +1,214 @@
+"""The reading pipeline: intake -> locate -> crop -> direction -> recognise -> interpret.
+
+Stages are built once by :func:`build_pipeline` and passed in; per-request choices travel as a
+:class:`ReadOptions` argument and never change the shared stages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from models.registry import ModelStore, OrtConfig
+from vision.detection import DetectorConfig, Region, TextDetector, reduced_size
+from vision.geometry import crop_quad, rotate_order
+from vision.intake import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, decode
+from vision.recognition import DirectionClassifier, RecognizerConfig, TextRecognizer
+from vision.types import (
+    CharChoice,
+    MarkCandidate,
+    ModelInfo,
+    Provenance,
+    ReadWarning,
+    Recognition,
+    Step,
+    TextLine,
+)
+from vision.version import code_version, library_versions
+
+
+class Interpreter(Protocol):
+    def interpret(
+        self, lines: Sequence[TextLine], image: np.ndarray | None = None
+    ) -> tuple[MarkCandidate, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    top_k: int = 5
+    temperature: float = 2.0
+    min_confidence: float = 0.3  # lines read with less are dropped as noise
+    det_max_side: int | None = None  # override the detector's reduced-copy size for this call
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def _strip_spaces(text: str, chars: tuple[CharChoice, ...]) -> tuple[str, tuple[CharChoice, ...]]:
+    start, end = 0, len(chars)
+    while start < end and chars[start].best == " ":
+        start += 1
+    while end > start and chars[end - 1].best == " ":
+        end -= 1
+    kept = chars[start:end]
+    return "".join(c.best for c in kept), kept
+
+
+@dataclass
+class Pipeline:
+    detector: TextDetector
+    recognizer: TextRecognizer
+    direction: DirectionClassifier | None = None
+    interpreter: Interpreter | None = None
+    limits: IntakeLimits = field(default_factory=IntakeLimits)
+
+    def models(self) -> tuple[ModelInfo, ...]:
+        used = [self.detector.model, self.recognizer.model]
+        if self.direction is not None:
+            used.append(self.direction.model)
+        return tuple(
+            ModelInfo(task=m.spec.task, name=m.spec.name, version=m.spec.version, sha256=m.spec.sha256,
+                      source=f"{m.spec.package}=={m.spec.package_version}")
+            for m in used
+        )
+
+    def warm_up(self) -> None:
+        """Load every model now (checks hashes) instead of on the first request."""
+        self.detector.model.session()
+        _ = self.recognizer.decoder
+        if self.direction is not None:
+            self.direction.model.session()
+
+    def read_bytes(self, data: bytes, options: ReadOptions | None = None) -> Recognition:
+        """Read a photo. Raises ``IntakeError`` for bytes that are not a readable image."""
+        t0 = time.perf_counter()
+        image = decode(data, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_bytes)
+        intake = Step("intake", _ms(t0), (("format", image.format), ("max_pixels", str(self.limits.max_pixels)),
+                                          ("exif_orientation", str(image.exif_orientation))))
+        return self.read_image(image, options, first_steps=(intake,))
+
+    def read_image(
+        self, image: DecodedImage, options: ReadOptions | None = None, first_steps: tuple[Step, ...] = ()
+    ) -> Recognition:
+        opts = options or ReadOptions()
+        steps = list(first_steps)
+        bgr = image.bgr
+
+        t0 = time.perf_counter()
+        det_cfg = self.detector.config
+        if opts.det_max_side is not None:
+            det_cfg = replace(det_cfg, max_side=opts.det_max_side)
+        regions = self.detector.detect(bgr, det_cfg)
+        rw, rh = reduced_size(image.width, image.height, det_cfg)
+        steps.append(Step("detect", _ms(t0), (
+            ("reduced_size", f"{rw}x{rh}"), ("thresh", str(det_cfg.thresh)),
+            ("box_thresh", str(det_cfg.box_thresh)), ("unclip_ratio", str(det_cfg.unclip_ratio)),
+            ("regions", str(len(regions))),
+        )))
+
+        lines = self._read_regions(bgr, regions, opts, steps)
+
+        marks: tuple[MarkCandidate, ...] = ()
+        if self.interpreter is not None:
+            t0 = time.perf_counter()
+            marks = self.interpreter.interpret(lines, image=bgr)
+            steps.append(Step("interpret", _ms(t0), (("marks", str(len(marks))),)))
+
+        warnings = self._warnings(lines, regions)
+        provenance = Provenance(
+            sha256=image.sha256, size_bytes=image.size_bytes, format=image.format,
+            width=image.width, height=image.height, exif_orientation=image.exif_orientation,
+            steps=tuple(steps), models=self.models(), libraries=library_versions(),
+            code_version=code_version(),
+        )
+        return Recognition(lines=lines, provenance=provenance, marks=marks, warnings=warnings)
+
+    def _read_regions(
+        self, bgr: np.ndarray, regions: Sequence[Region], opts: ReadOptions, steps: list[Step]
+    ) -> tuple[TextLine, ...]:
+        if not regions:
+            return ()
+        t0 = time.perf_counter()
+        crops = [crop_quad(bgr, r.quad) for r in regions]
+        quads = [r.quad for r in regions]
+        steps.append(Step("crop", _ms(t0), (("max_height", "160"), ("warp", "perspective"))))
+
+        angles = [0] * len(crops)
+        if self.direction is not None:
+            t0 = time.perf_counter()
+            flips = self.direction.upside_down(crops)
+            for i, (flip, _p) in enumerate(flips):
+                if flip:
+                    crops[i] = np.ascontiguousarray(crops[i][::-1, ::-1])
+                    quads[i] = rotate_order(quads[i], 2)
+                    angles[i] = 180
+            steps.append(Step("direction", _ms(t0), (
+                ("threshold", str(self.direction.config.threshold)), ("turned", str(sum(a == 180 for a in angles))),
+            )))
+
+        t0 = time.perf_counter()
+        decoded = self.recognizer.recognize(crops, top_k=opts.top_k, temperature=opts.temperature)
+        steps.append(Step("recognise", _ms(t0), (
+            ("top_k", str(opts.top_k)), ("temperature", str(opts.temperature)),
+            ("alphabet", "firearm markings (Latin, Cyrillic, Greek, digits, Roman numerals, punctuation)"),
+            ("min_confidence", str(opts.min_confidence)),
+        )))
+
+        lines = []
+        for quad, angle, dec in zip(quads, angles, decoded, strict=True):
+            text, chars = _strip_spaces(dec.text, dec.chars)
+            if not text or dec.confidence < opts.min_confidence:
+                continue
+            lines.append(TextLine(text=text, confidence=round(dec.confidence, 4), quad=quad, chars=chars,
+                                  variant="original", angle=angle))
+        return tuple(lines)
+
+    def _warnings(self, lines: Sequence[TextLine], regions: Sequence[Region]) -> tuple[ReadWarning, ...]:
+        out = []
+        if not lines:
+            out.append(ReadWarning("no_text", "no legible text was found in the photo"))
+            return tuple(out)
+        heights = sorted(line.quad.height for line in lines)
+        median = heights[len(heights) // 2]
+        if median < 16:
+            out.append(ReadWarning(
+                "small_text", f"characters are about {median:.0f} px high: move closer or zoom in",
+            ))
+        weak = [line for line in lines if line.confidence < 0.6]
+        if weak:
+            out.append(ReadWarning(
+                "low_confidence", f"{len(weak)} of {len(lines)} lines were read with low confidence",
+            ))
+        return tuple(out)
+
+
+def build_pipeline(
+    *,
+    ort_config: OrtConfig | None = None,
+    store: ModelStore | None = None,
+    detector_config: DetectorConfig | None = None,
+    recognizer_config: RecognizerConfig | None = None,
+    limits: IntakeLimits | None = None,
+    use_direction: bool = True,
+    interpreter: Interpreter | None = None,
+) -> Pipeline:
+    """Assemble the default pipeline from the model manifest. Models load lazily on first use."""
+    store = store or ModelStore(config=ort_config or OrtConfig())
+    return Pipeline(
+        detector=TextDetector(store.by_task("det"), detector_config),
+        recognizer=TextRecognizer(store.by_task("rec"), recognizer_config),
+        direction=DirectionClassifier(store.by_task("cls")) if use_direction else None,
+        interpreter=interpreter,
+        limits=limits or IntakeLimits(),
+    )
