@@ -1,0 +1,160 @@
+"""Index keys: deletion neighbourhoods of look-alike skeletons.
+
+Every record is indexed under each string obtained by deleting up to ``INDEX_DELETIONS``
+characters from the skeleton of its serial (look-alike classes collapsed to one symbol), in the
+plain view and in the NCIC view. If a reading is within ``k`` skeleton edits of a record
+(substitutions across classes, insertions, deletions), deleting at most ``k`` characters from
+each side makes them equal, so a lookup of the reading's own deletion variants finds the record.
+A wildcard either is expanded into every class or is deleted from the reading, which spends one
+of the record's deletions. Each skeleton edit costs at least ``min_skeleton_edit``, so a cost
+budget turns into an edit budget and the lookup misses nothing within the threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations, product
+
+from tracing.confusions import ConfusionModel
+from tracing.normalise import skeleton, skeleton_char, strip_embedded_letters
+from tracing.query import SerialQuery, strip_query
+
+INDEX_DELETIONS = 2
+MAX_PATHS = 256
+MAX_KEYS = 20_000
+
+
+def pack(s: str) -> int:
+    """Exact 64-bit key for skeletons up to 11 characters; a hash beyond that."""
+    if len(s) <= 11:
+        return int("1" + s, 36)
+    digest = hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def deletion_variants(s: str, k: int) -> set[str]:
+    out = {s}
+    n = len(s)
+    if k >= 1:
+        out.update(s[:i] + s[i + 1 :] for i in range(n))
+    if k >= 2:
+        for i in range(n):
+            a = s[:i]
+            for j in range(i + 1, n):
+                out.add(a + s[i + 1 : j] + s[j + 1 :])
+    for size in range(3, k + 1):
+        for idx in combinations(range(n), size):
+            drop = set(idx)
+            out.add("".join(c for t, c in enumerate(s) if t not in drop))
+    return out
+
+
+def record_keys(norm: str, model: ConfusionModel) -> set[int]:
+    skels = {skeleton(norm, model), skeleton(strip_embedded_letters(norm), model)}
+    keys: set[int] = set()
+    for sk in skels:
+        keys.update(pack(v) for v in deletion_variants(sk, INDEX_DELETIONS))
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPlan:
+    keys: frozenset[int]
+    fallback: str = ""  # why the index cannot answer this query; empty when it can
+
+    @property
+    def use_index(self) -> bool:
+        return not self.fallback
+
+
+def _paths(query: SerialQuery, model: ConfusionModel, budget: int) -> list[tuple[list[str | None], int]]:
+    """Skeleton readings of the lattice with their alternative cost, cheapest per class."""
+    slots: list[list[tuple[str | None, int]]] = []
+    for pos in query.positions:
+        if pos.wildcard:
+            slots.append([(None, 0)])
+            continue
+        per_class: dict[str, int] = {}
+        for ch, cost in pos.alternatives:
+            rep = skeleton_char(ch, model)
+            if cost <= budget and cost < per_class.get(rep, 1 << 30):
+                per_class[rep] = cost
+        slots.append(sorted(per_class.items(), key=lambda kv: kv[1]))
+    out: list[tuple[list[str | None], int]] = []
+
+    def walk(i: int, acc: list[str | None], cost: int) -> None:
+        if len(out) > MAX_PATHS:
+            return
+        if i == len(slots):
+            out.append((list(acc), cost))
+            return
+        for sym, c in slots[i]:
+            if cost + c <= budget:
+                acc.append(sym)
+                walk(i + 1, acc, cost + c)
+                acc.pop()
+
+    walk(0, [], 0)
+    return out
+
+
+def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: set[int]) -> str:
+    if budget < 0:
+        return ""
+    m = model.min_skeleton_edit
+    paths = _paths(query, model, budget)
+    if len(paths) > MAX_PATHS:
+        return f"more than {MAX_PATHS} readings of the alternatives"
+    classes = model.classes_list()
+    for syms, cost in paths:
+        k = (budget - cost) // m
+        wild = [i for i, s in enumerate(syms) if s is None]
+        if k > INDEX_DELETIONS:
+            return f"threshold allows {k} edits, the index covers {INDEX_DELETIONS}"
+        unexpanded = wild[: max(0, INDEX_DELETIONS - k)]
+        expanded = wild[len(unexpanded) :]
+        known = len(syms) - len(unexpanded)
+        estimate = len(classes) ** len(expanded) * sum(_comb(known, t) for t in range(k + 1))
+        if len(keys) + estimate > MAX_KEYS:
+            return f"{len(wild)} unknown positions need about {estimate} index keys"
+        drop = set(unexpanded)
+        for fill in product(classes, repeat=len(expanded)):
+            filled = list(syms)
+            for idx, sym in zip(expanded, fill, strict=True):
+                filled[idx] = sym
+            s = "".join(c for t, c in enumerate(filled) if t not in drop and c is not None)
+            keys.update(pack(v) for v in deletion_variants(s, k))
+    return ""
+
+
+def _comb(n: int, k: int) -> int:
+    if k < 0 or k > n:
+        return 0
+    r = 1
+    for t in range(k):
+        r = r * (n - t) // (t + 1)
+    return r
+
+
+def plan_keys(query: SerialQuery, model: ConfusionModel, max_cost: int) -> KeyPlan:
+    """Keys whose lookup finds every record within ``max_cost`` (serial part of the score)."""
+    keys: set[int] = set()
+    why = _view_keys(query, model, max_cost, keys)
+    if not why:
+        sq = strip_query(query)
+        # The NCIC view also compares the plain reading with the record's stripped serial,
+        # whose keys are indexed too; the stripped reading needs its own keys when it differs.
+        if len(sq) != len(query):
+            why = _view_keys(sq, model, max_cost - model.ncic_embedded_letters, keys)
+    return KeyPlan(frozenset(keys), why)
+
+
+def plan_many(plans: Iterable[KeyPlan]) -> KeyPlan:
+    keys: set[int] = set()
+    for p in plans:
+        if not p.use_index:
+            return p
+        keys |= p.keys
+    return KeyPlan(frozenset(keys))
