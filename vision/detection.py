@@ -59,7 +59,10 @@ class TextDetector:
         return regions_from_probability(prob, width / rw, height / rh, cfg)
 
 
-def _box_score(prob: np.ndarray, box: np.ndarray) -> float:
+def _region_score(prob: np.ndarray, polygon: np.ndarray) -> float:
+    """Mean text probability inside the region's own outline (not its bounding box, whose
+    corners and inter-word gaps would dilute the score of a thin or sparse line)."""
+    box = polygon.reshape(-1, 2).astype(np.float64)
     h, w = prob.shape
     xmin = int(np.clip(np.floor(box[:, 0].min()), 0, w - 1))
     xmax = int(np.clip(np.ceil(box[:, 0].max()), 0, w - 1))
@@ -83,8 +86,7 @@ def regions_from_probability(
         (cx, cy), (rw, rh), angle = rect
         if min(rw, rh) < cfg.min_size:
             continue
-        box = cv2.boxPoints(rect)
-        score = _box_score(prob, box)
+        score = _region_score(prob, contour)
         if score < cfg.box_thresh:
             continue
         # Grow the shrunk text core back to the text's extent: offset = area * ratio / perimeter.

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.imaging import to_bytes
+from vision.intake import IntakeError
+from vision.pipeline import Pipeline, ReadOptions
+
+
+def _compact(s: str) -> str:
+    return "".join(s.split()).upper()
+
+
+def test_reads_known_text_from_a_generated_photo(pipeline: Pipeline, make_image: Callable[..., Image.Image]) -> None:
+    img = make_image([("SN AB12345", (300, 400), 64), ("CAL. 7,62x39", (300, 600), 64)], size=(2000, 1500))
+    rec = pipeline.read_bytes(to_bytes(img, quality=92))
+    texts = [_compact(line.text) for line in rec.lines]
+    assert "SNAB12345" in texts
+    assert "CAL.7,62X39" in texts
+    for line in rec.lines:
+        assert len(line.chars) == len(line.text)
+        assert all(c.alternatives[0][0] == ch for c, ch in zip(line.chars, line.text, strict=True))
+    serial = next(line for line in rec.lines if "12345" in line.text)
+    x0, y0, x1, y1 = serial.quad.bounds()
+    assert 250 < x0 < 320 and 380 < y0 < 430 and x1 > 600 and y1 < 500
+    names = [s.name for s in rec.provenance.steps]
+    assert names[:2] == ["intake", "detect"] and "recognise" in names
+    assert {m.task for m in rec.provenance.models} == {"det", "rec", "cls"}
+
+
+def test_small_text_in_a_large_photo_is_found(pipeline: Pipeline, make_image: Callable[..., Image.Image]) -> None:
+    # 12 MP photo, capitals about 35 px high: in the 1280 px reduced copy they are 11 px high
+    img = make_image([("M70AB2 123456", (1800, 1500), 48)], size=(4000, 3000))
+    rec = pipeline.read_bytes(to_bytes(img, quality=90))
+    assert any("123456" in line.text for line in rec.lines), [line.text for line in rec.lines]
+
+
+def test_upside_down_photo_is_read_upright(pipeline: Pipeline, make_image: Callable[..., Image.Image]) -> None:
+    img = make_image([("ZASTAVA M57", (300, 400), 72)]).rotate(180)
+    rec = pipeline.read_bytes(to_bytes(img))
+    line = next(line for line in rec.lines if "M57" in line.text)
+    assert line.angle == 180
+    assert line.quad.points[0][0] > line.quad.points[1][0]  # text starts on the right in the photo
+
+
+def test_exif_rotated_photo_is_read_and_quads_are_upright(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    upright = make_image([("CZ 75 B", (300, 400), 72)])
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # stored turned; EXIF 6 turns it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rec = pipeline.read_bytes(to_bytes(stored, exif=exif.tobytes()))
+    assert rec.provenance.exif_orientation == 6
+    assert (rec.provenance.width, rec.provenance.height) == upright.size
+    line = next(line for line in rec.lines if "75" in line.text)
+    x0, y0, _, _ = line.quad.bounds()
+    assert 250 < x0 < 320 and 380 < y0 < 430
+
+
+def test_no_text_is_a_result_with_a_warning(pipeline: Pipeline) -> None:
+    flat = Image.fromarray(np.full((600, 800, 3), 120, dtype=np.uint8))
+    rec = pipeline.read_bytes(to_bytes(flat))
+    assert rec.lines == ()
+    assert [w.code for w in rec.warnings] == ["no_text"]
+
+
+def test_alternatives_follow_per_call_options(pipeline: Pipeline, make_image: Callable[..., Image.Image]) -> None:
+    data = to_bytes(make_image([("B80O", (300, 400), 72)]))
+    few = pipeline.read_bytes(data, ReadOptions(top_k=2))
+    many = pipeline.read_bytes(data, ReadOptions(top_k=5))
+    assert all(len(c.alternatives) == 2 for line in few.lines for c in line.chars)
+    assert any(len(c.alternatives) == 5 for line in many.lines for c in line.chars)
+    # the shared pipeline was not changed by the first call
+    assert pipeline.recognizer.config.top_k == 5
+
+
+def test_bad_bytes_raise_intake_error(pipeline: Pipeline) -> None:
+    with pytest.raises(IntakeError):
+        pipeline.read_bytes(b"not an image")
