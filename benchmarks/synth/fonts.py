@@ -1,0 +1,90 @@
+"""Fonts for the generator: Roboto (the ``font_roboto`` package of the ``bench`` extra) and the
+system DejaVu family when it is installed. Everything degrades to whatever is found."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import ImageFont
+
+DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+# file stem -> (weight, monospaced, condensed, serif)
+_DEJAVU: dict[str, tuple[str, bool, bool, bool]] = {
+    "DejaVuSans": ("regular", False, False, False),
+    "DejaVuSans-Bold": ("bold", False, False, False),
+    "DejaVuSans-ExtraLight": ("light", False, False, False),
+    "DejaVuSansCondensed": ("regular", False, True, False),
+    "DejaVuSansCondensed-Bold": ("bold", False, True, False),
+    "DejaVuSansMono": ("regular", True, False, False),
+    "DejaVuSansMono-Bold": ("bold", True, False, False),
+    "DejaVuSerif": ("regular", False, False, True),
+    "DejaVuSerif-Bold": ("bold", False, False, True),
+    "DejaVuSerifCondensed-Bold": ("bold", False, True, True),
+}
+_ROBOTO: dict[str, str] = {
+    "Roboto-Thin": "light",
+    "Roboto-Light": "light",
+    "Roboto-Regular": "regular",
+    "Roboto-Medium": "regular",
+    "Roboto-Bold": "bold",
+    "Roboto-Black": "bold",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FontFace:
+    path: str
+    name: str
+    weight: str  # light | regular | bold
+    mono: bool = False
+    condensed: bool = False
+    serif: bool = False
+
+
+def roboto_dir() -> Path | None:
+    spec = importlib.util.find_spec("font_roboto")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = Path(next(iter(spec.submodule_search_locations))) / "files"
+    return d if d.is_dir() else None
+
+
+@lru_cache(maxsize=1)
+def available_fonts() -> tuple[FontFace, ...]:
+    """All usable faces, in a fixed order (the order matters for determinism)."""
+    faces: list[FontFace] = []
+    rdir = roboto_dir()
+    if rdir is not None:
+        for stem, weight in _ROBOTO.items():
+            p = rdir / f"{stem}.ttf"
+            if p.is_file():
+                faces.append(FontFace(str(p), stem, weight))
+    if DEJAVU_DIR.is_dir():
+        for stem, (weight, mono, cond, serif) in _DEJAVU.items():
+            p = DEJAVU_DIR / f"{stem}.ttf"
+            if p.is_file():
+                faces.append(FontFace(str(p), stem, weight, mono, cond, serif))
+    if not faces:
+        raise RuntimeError(
+            "no fonts found: install the bench extra (pip install -e '.[bench]') for font_roboto"
+        )
+    return tuple(faces)
+
+
+def faces_with(weight: str | None = None, mono: bool | None = None) -> tuple[FontFace, ...]:
+    """Faces matching the wish; all faces when none match."""
+    found = tuple(
+        f
+        for f in available_fonts()
+        if (weight is None or f.weight == weight) and (mono is None or f.mono == mono)
+    )
+    return found or available_fonts()
+
+
+@lru_cache(maxsize=256)
+def load(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, max(4, int(size)))
