@@ -1,0 +1,126 @@
+"""Dates and proof-house year codes (``vision/data/serials.json`` date patterns,
+``vision/data/year_codes.json``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vision.interpret.resources import load_json
+from vision.interpret.text import LineView, ScriptRules
+
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+_ROMAN_RE = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$")
+
+
+def roman_to_int(text: str) -> int | None:
+    """Value of a well-formed Roman numeral up to XXXIX, else None."""
+    if not text or not _ROMAN_RE.match(text):
+        return None
+    total = 0
+    for i, ch in enumerate(text):
+        v = _ROMAN[ch]
+        nxt = _ROMAN[text[i + 1]] if i + 1 < len(text) else 0
+        total += -v if v < nxt else v
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class DateMatch:
+    value: str
+    line: int
+    span: tuple[int, int]
+    read: str
+    score: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _YearSystem:
+    id: str
+    country: str
+    name: str
+    codes: Mapping[str, int]
+    roman_offset: int
+    roman_min: int
+    roman_max: int
+
+
+class DateReader:
+    """Immutable: calendar dates in text, and proof year codes (letters, Roman numerals)."""
+
+    def __init__(self, rules: ScriptRules, serial_data: Mapping[str, Any], year_data: Mapping[str, Any]):
+        self._rules = rules
+        self._patterns = tuple(
+            (re.compile(str(p["regex"])), str(p["format"]), float(p.get("score", 0.9)))
+            for p in serial_data["date_patterns"]
+        )
+        systems = []
+        for s in year_data["systems"]:
+            roman = s.get("roman") or {"offset": 0, "min_year": 1, "max_year": 0}
+            systems.append(_YearSystem(
+                str(s["id"]), str(s["country"]), str(s["name"]),
+                {str(k).upper(): int(v) for k, v in s["codes"].items()},
+                int(roman["offset"]), int(roman["min_year"]), int(roman["max_year"]),
+            ))
+        self._systems = tuple(systems)
+        self.context_countries = frozenset(str(c) for c in year_data["context_countries"])
+        self.context_makers = frozenset(str(m) for m in year_data["context_makers"])
+        self._with_context = float(year_data["with_context_score"])
+        self._without_context = float(year_data["without_context_score"])
+
+    @classmethod
+    def load(cls, rules: ScriptRules, data_dir: Path | None = None) -> DateReader:
+        return cls(rules, load_json("serials.json", data_dir), load_json("year_codes.json", data_dir))
+
+    def parse_date(self, token: str) -> tuple[str, float] | None:
+        t = token.strip().rstrip(",;")
+        for regex, fmt, score in self._patterns:
+            m = regex.match(t)
+            if not m:
+                continue
+            parts: dict[str, Any] = {}
+            for k, v in m.groupdict().items():
+                if v is not None:
+                    parts[k] = int(v) if k in {"m", "d"} else v
+            if not (1 <= int(parts.get("m", 1)) <= 12 and 1 <= int(parts.get("d", 1)) <= 31):
+                continue
+            return fmt.format(**parts), score
+        return None
+
+    def decode_year_code(self, token: str) -> tuple[int, str, str] | None:
+        """(year, system name, country) of a proof year code such as 'CA', 'XXIV' or 'XX8'."""
+        key = self._rules.to_latin(token, visual=True).strip(".")
+        for s in self._systems:
+            if key in s.codes:
+                return s.codes[key], s.name, s.country
+            n = roman_to_int(key)
+            if n is not None and s.roman_min <= s.roman_offset + n <= s.roman_max:
+                return s.roman_offset + n, s.name, s.country
+        return None
+
+    def find(self, view: LineView, countries: set[str], makers: set[str]) -> list[DateMatch]:
+        out: list[DateMatch] = []
+        context = bool(countries & self.context_countries or makers & self.context_makers)
+        for a, b in view.tokens:
+            token = view.text[a:b]
+            conf = view.mean_p(a, b)
+            parsed = self.parse_date(token)
+            if parsed is not None:
+                value, q = parsed
+                out.append(DateMatch(value, view.index, (a, b), token, round(q * conf, 4), "date"))
+                continue
+            code = self.decode_year_code(token)
+            if code is None:
+                continue
+            year, name, country = code
+            alone = len(view.tokens) <= 2
+            base = self._with_context if context else self._without_context
+            if alone and not context:
+                base = (base + self._with_context) / 2
+            detail = f"{name}: {token} = {year}; country={country}"
+            out.append(DateMatch(str(year), view.index, (a, b), token, round(base * conf, 4), detail))
+        return out

@@ -1,0 +1,424 @@
+"""The interpret stage: lines of text (with per-character alternatives) to marks a tracing form needs.
+
+Built once by :func:`build_interpreter`; immutable afterwards, so one instance serves concurrent
+requests. Per-request inputs are arguments, never state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vision.interpret.calibre import CalibreParser
+from vision.interpret.dates import DateReader
+from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match
+from vision.interpret.proof import ProofMarkMatcher
+from vision.interpret.resources import GALLERY_DIR, load_json
+from vision.interpret.serial import SerialReader, SerialToken, ncic_key, script_note
+from vision.interpret.text import LineView, ScriptRules, script_of
+from vision.types import MarkCandidate, MarkKind, Quad, TextLine
+
+KIND_ORDER = (
+    MarkKind.SERIAL, MarkKind.MAKER, MarkKind.MODEL, MarkKind.CALIBRE, MarkKind.COUNTRY,
+    MarkKind.IMPORTER, MarkKind.PROOF, MarkKind.DATE, MarkKind.OTHER,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InterpretConfig:
+    """Tunable limits of the stage (the rules themselves live in the data files)."""
+
+    max_serials: int = 8
+    min_serial_score: float = 0.01
+    max_alternatives: int = 7
+    join_short_tokens: int = 4  # a token this short may be a prefix/suffix group of its neighbour
+    join_factor: float = 0.92
+    min_dictionary_score: float = 0.45
+
+
+@dataclass(slots=True)
+class _LineFacts:
+    """What one line turned out to hold (built per request, never shared)."""
+
+    view: LineView
+    claimed: list[tuple[int, int]] = field(default_factory=list)
+    excluded_from: int | None = None  # char offset after which tokens are not serials
+    exclusion: str = ""
+    keyword_ends: list[int] = field(default_factory=list)  # char offsets where a serial label ends
+
+    def free(self, a: int, b: int) -> bool:
+        return not any(a < y and x < b for x, y in self.claimed)
+
+
+class Interpreter:
+    def __init__(
+        self,
+        rules: ScriptRules,
+        dictionaries: Dictionaries,
+        calibres: CalibreParser,
+        serials: SerialReader,
+        dates: DateReader,
+        labels: Lexicon,
+        serial_keywords: Lexicon,
+        label_patterns: Sequence[tuple[str, re.Pattern[str]]],
+        keyword_prefix: re.Pattern[str],
+        proof_matcher: ProofMarkMatcher | None = None,
+        config: InterpretConfig | None = None,
+    ):
+        self._rules = rules
+        self._dicts = dictionaries
+        self._calibres = calibres
+        self._serials = serials
+        self._dates = dates
+        self._labels = labels
+        self._serial_keywords = serial_keywords
+        self._label_patterns = tuple(label_patterns)
+        self._keyword_prefix = keyword_prefix
+        self.proof_matcher = proof_matcher
+        self.config = config or InterpretConfig()
+
+    # --- public ---------------------------------------------------------------------------------
+
+    def interpret(
+        self,
+        lines: Sequence[TextLine],
+        image: npt.NDArray[np.uint8] | None = None,
+        symbol_regions: Sequence[Quad] = (),
+    ) -> tuple[MarkCandidate, ...]:
+        """Marks found in ``lines``, grouped by kind (serial, maker, model, calibre, country, importer,
+        proof, date, other) and best first within each kind. ``image`` (BGR, original pixels) enables
+        proof-mark matching on ``symbol_regions`` and on short unreadable lines."""
+        facts = [_LineFacts(LineView.of(i, line)) for i, line in enumerate(lines)]
+        marks: list[MarkCandidate] = []
+
+        makers = self._makers(facts, marks)
+        maker_ids = {m.entry.id for m in makers}
+        models = self._models(facts, marks, maker_ids)
+        for model in models:
+            if model.entry.attrs.get("maker"):
+                maker_ids.add(model.entry.attrs["maker"])
+        self._makers_from_models(models, makers, marks)
+        self._calibre(facts, marks)
+        countries = self._countries(facts, marks, makers)
+        self._importers(facts, marks)
+        self._labels_and_keywords(facts, marks)
+        self._dates_found(facts, marks, countries, maker_ids)
+        self._serial(facts, marks, maker_ids)
+        if image is not None and self.proof_matcher is not None:
+            marks.extend(self.proof_matcher.marks(image, lines, symbol_regions))
+        return _ordered(marks)
+
+    # --- dictionaries ---------------------------------------------------------------------------
+
+    def _makers(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> list[Match]:
+        found: list[Match] = []
+        for f in facts:
+            for m in self._dicts.makers.find(f.view):
+                if m.weak and m.cost > 0.0:
+                    continue
+                score = m.score * (0.85 if m.weak else 1.0)
+                if score < self.config.min_dictionary_score:
+                    continue
+                found.append(m)
+                f.claimed.append(m.span)
+        best: dict[str, tuple[float, Match]] = {}
+        for m in found:
+            score = m.score * (0.85 if m.weak else 1.0)
+            if m.entry.id not in best or score > best[m.entry.id][0]:
+                best[m.entry.id] = (score, m)
+        for score, m in best.values():
+            lines = tuple(sorted({x.line for x in found if x.entry.id == m.entry.id}))
+            marks.append(MarkCandidate(
+                MarkKind.MAKER, m.entry.name, round(score, 4), (), lines,
+                _detail(read=m.read, id=m.entry.id, country=m.entry.attrs.get("country", ""),
+                        kind=m.entry.attrs.get("kind", ""), extra=script_note(m.read)),
+            ))
+        return [m for _, m in best.values()]
+
+    def _models(self, facts: list[_LineFacts], marks: list[MarkCandidate], maker_ids: set[str]) -> list[Match]:
+        best: dict[str, Match] = {}
+        for f in facts:
+            for m in self._dicts.models.find(f.view):
+                maker = m.entry.attrs.get("maker", "")
+                if m.weak and maker not in maker_ids:
+                    continue  # '92' or 'PM' alone is a model only beside its maker
+                if m.score < self.config.min_dictionary_score or not f.free(*m.span):
+                    continue
+                f.claimed.append(m.span)
+                old = best.get(m.entry.id)
+                if old is None or m.score > old.score:
+                    best[m.entry.id] = m
+        ranked = sorted(best.values(), key=lambda m: -m.score)
+        for m in ranked:
+            alts = tuple((o.entry.name, o.score) for o in ranked if o is not m and o.span == m.span)
+            marks.append(MarkCandidate(
+                MarkKind.MODEL, m.entry.name, m.score, alts, (m.line,),
+                _detail(read=m.read, maker=m.entry.attrs.get("maker", ""), type=m.entry.attrs.get("type", ""),
+                        extra=script_note(m.read)),
+            ))
+        return ranked
+
+    def _makers_from_models(self, models: list[Match], makers: list[Match], marks: list[MarkCandidate]) -> None:
+        have = {m.entry.id for m in makers}
+        for model in models:
+            maker = model.entry.attrs.get("maker", "")
+            if not maker or maker in have:
+                continue
+            have.add(maker)
+            name = self._dicts.maker_names.get(maker, maker)
+            country = self._dicts.maker_country.get(maker, "")
+            marks.append(MarkCandidate(
+                MarkKind.MAKER, name, round(0.7 * model.score, 4), (), (model.line,),
+                _detail(via=f"model {model.entry.name}", id=maker, country=country),
+            ))
+            makers.append(Match(Entry(maker, name, {"country": country}), model.spelling, model.line,
+                                model.span, model.read, model.cost, round(0.7 * model.score, 4), False))
+
+    def _countries(self, facts: list[_LineFacts], marks: list[MarkCandidate], makers: list[Match]) -> set[str]:
+        best: dict[str, tuple[float, str, tuple[int, ...]]] = {}
+
+        def offer(code: str, score: float, how: str, lines: tuple[int, ...]) -> None:
+            if code not in best or score > best[code][0]:
+                best[code] = (round(score, 4), how, lines)
+
+        for f in facts:
+            prefix = [m for m in self._dicts.made_in.find(f.view) if m.score >= self.config.min_dictionary_score]
+            for m in prefix:
+                f.claimed.append(m.span)
+            for m in self._dicts.countries.find(f.view):
+                if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
+                    continue
+                after_prefix = any(p.span[1] <= m.span[0] for p in prefix)
+                f.claimed.append(m.span)
+                how = "made in" if after_prefix else "named"
+                offer(m.entry.id, m.score * (1.0 if after_prefix else 0.85), _detail(how=how, read=m.read,
+                      extra=script_note(m.read)), (f.view.index,))
+        for m in makers:
+            code = m.entry.attrs.get("country", "")
+            if code:
+                offer(code, 0.5 * m.score, _detail(how=f"maker {m.entry.name}"), (m.line,))
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+        for code, (score, how, lines) in ranked:
+            alts = tuple((self._dicts.country_names.get(c, c), s) for c, (s, _, _) in ranked if c != code)
+            marks.append(MarkCandidate(
+                MarkKind.COUNTRY, self._dicts.country_names.get(code, code), score,
+                alts[: self.config.max_alternatives], lines, f"code={code}; {how}".rstrip("; "),
+            ))
+        return {code for code, (score, _, _) in ranked if score >= 0.5}
+
+    def _importers(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> None:
+        best: dict[str, MarkCandidate] = {}
+        for f in facts:
+            for m in self._dicts.importers.find(f.view):
+                if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
+                    continue
+                if not f.free(*m.span):
+                    continue
+                f.claimed.append(m.span)
+                cand = MarkCandidate(MarkKind.IMPORTER, m.entry.name, m.score, (), (m.line,),
+                                     _detail(read=m.read, country=m.entry.attrs.get("country", "")))
+                if m.entry.id not in best or cand.score > best[m.entry.id].score:
+                    best[m.entry.id] = cand
+            for p in self._dicts.import_prefixes.find(f.view):
+                if p.score < self.config.min_dictionary_score:
+                    continue
+                f.claimed.append(p.span)
+                rest = f.view.text[p.span[1]:].strip(" :.,")
+                if f.excluded_from is None or p.span[0] < f.excluded_from:
+                    f.excluded_from, f.exclusion = p.span[0], "import mark"
+                if rest and not any(c.line_indices == (f.view.index,) for c in best.values()):
+                    key = "text:" + rest
+                    best[key] = MarkCandidate(MarkKind.IMPORTER, rest, round(0.7 * p.score, 4), (),
+                                              (f.view.index,), _detail(read=f.view.text))
+        marks.extend(best.values())
+
+    def _calibre(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> None:
+        best: dict[str, MarkCandidate] = {}
+        for f in facts:
+            for m in self._calibres.find(f.view):
+                if not f.free(*m.span) and m.how != "alias":
+                    continue
+                f.claimed.append(m.span)
+                cand = MarkCandidate(MarkKind.CALIBRE, m.info.name, m.score, (), (m.line,),
+                                     _detail(read=m.read, type=m.info.type, how=m.how))
+                if m.info.name not in best or cand.score > best[m.info.name].score:
+                    best[m.info.name] = cand
+        marks.extend(best.values())
+
+    # --- labels, dates ----------------------------------------------------------------------------
+
+    def _labels_and_keywords(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> None:
+        for f in facts:
+            for m in self._labels.find(f.view):
+                if m.cost > 0.3 or not f.free(*m.span):
+                    continue
+                f.claimed.append(m.span)
+                if f.excluded_from is None or m.span[0] < f.excluded_from:
+                    f.excluded_from, f.exclusion = m.span[0], m.entry.id
+            for m in self._serial_keywords.find(f.view):
+                if m.cost > 0.3 or not f.free(*m.span):
+                    continue
+                f.claimed.append(m.span)
+                f.keyword_ends.append(m.span[1])
+            for a, b in f.view.tokens:
+                token = self._rules.to_latin(f.view.text[a:b], visual=True)
+                if f.excluded_from is not None and a >= f.excluded_from:
+                    continue
+                for name, regex in self._label_patterns:
+                    if regex.match(token) and f.free(a, b):
+                        f.claimed.append((a, b))
+                        marks.append(MarkCandidate(MarkKind.OTHER, token, round(0.8 * f.view.mean_p(a, b), 4), (),
+                                                   (f.view.index,), _detail(what=name, read=f.view.text[a:b])))
+                        break
+            if f.excluded_from is not None:
+                rest = f.view.text[f.excluded_from:].strip()
+                marks.append(MarkCandidate(MarkKind.OTHER, rest, round(f.view.confidence, 4), (), (f.view.index,),
+                                           _detail(what=f.exclusion)))
+
+    def _dates_found(self, facts: list[_LineFacts], marks: list[MarkCandidate], countries: set[str],
+                     makers: set[str]) -> None:
+        for f in facts:
+            for d in self._dates.find(f.view, countries, makers):
+                if not f.free(*d.span):
+                    continue
+                f.claimed.append(d.span)
+                kind = MarkKind.DATE
+                marks.append(MarkCandidate(kind, d.value, d.score, (), (d.line,), _detail(read=d.read, what=d.detail)))
+
+    # --- serials --------------------------------------------------------------------------------
+
+    def _serial(self, facts: list[_LineFacts], marks: list[MarkCandidate], makers: set[str]) -> None:
+        tokens: list[tuple[SerialToken, float]] = []
+        for f in facts:
+            view = f.view
+            free: list[tuple[int, int, bool]] = []
+            for a, b in view.tokens:
+                if f.excluded_from is not None and a >= f.excluded_from:
+                    continue
+                a2, keyword = self._strip_keyword_prefix(view.text, a, b)
+                if not f.free(a2, b):
+                    continue
+                keyword = keyword or any(0 <= a - end <= 2 for end in f.keyword_ends)
+                free.append((a2, b, keyword))
+            for k, (a, b, keyword) in enumerate(free):
+                ctx = "label" if keyword else ""
+                tok = self._serials.read(view, a, b, makers, keyword, ctx)
+                if tok is not None:
+                    tokens.append((tok, 1.0))
+                if k + 1 < len(free):
+                    a_next, b_next, kw_next = free[k + 1]
+                    short = min(b - a, b_next - a_next) <= self.config.join_short_tokens
+                    adjacent = view.text[b:a_next].strip() == ""
+                    if short and adjacent:
+                        joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined")
+                        if joined is not None:
+                            tokens.append((joined, self.config.join_factor))
+        best_by_value: dict[str, MarkCandidate] = {}
+        for tok, factor in tokens:
+            cand = self._serial_mark(tok, factor)
+            if cand.score < self.config.min_serial_score:
+                continue
+            old = best_by_value.get(cand.value)
+            if old is None or cand.score > old.score:
+                best_by_value[cand.value] = cand
+        ranked = sorted(best_by_value.values(), key=lambda c: -c.score)
+        marks.extend(ranked[: self.config.max_serials])
+
+    def _strip_keyword_prefix(self, text: str, a: int, b: int) -> tuple[int, bool]:
+        m = self._keyword_prefix.match(text[a:b])
+        if m and m.end() < b - a:
+            return a + m.end(), True
+        return a, False
+
+    def _serial_mark(self, tok: SerialToken, factor: float) -> MarkCandidate:
+        readings = [(r.value, round(r.score * factor, 4)) for r in tok.readings]
+        if tok.wildcard:
+            value, score = tok.wildcard, round(tok.wildcard_score * factor, 4)
+            alts = readings
+        else:
+            value, score = readings[0]
+            alts = readings[1:]
+        unread = ",".join(f"{i + 1}:" + "/".join(c for c, _ in a) for i, a in tok.unreadable)
+        detail = _detail(
+            read=tok.read, pattern=tok.best.pattern, ncic=ncic_key(tok.best.value),
+            unreadable=unread, context=tok.context, extra=script_note(tok.read),
+        )
+        return MarkCandidate(MarkKind.SERIAL, value, score, tuple(alts[: self.config.max_alternatives]),
+                             (tok.line,), detail)
+
+
+def _detail(extra: str = "", **fields: str) -> str:
+    parts = [f"{k}={v}" for k, v in fields.items() if v]
+    if extra:
+        parts.append(extra)
+    return "; ".join(parts)
+
+
+def _ordered(marks: list[MarkCandidate]) -> tuple[MarkCandidate, ...]:
+    rank = {k: i for i, k in enumerate(KIND_ORDER)}
+    return tuple(sorted(marks, key=lambda m: (rank[m.kind], -m.score)))
+
+
+def serial_readings(marks: Sequence[MarkCandidate], k: int = 5) -> list[tuple[str, float]]:
+    """Top-k concrete serial readings across all serial candidates (wildcard values skipped),
+    best first: what a benchmark's top-1/top-5 or a lookup should try in order."""
+    pool: dict[str, float] = {}
+    for m in marks:
+        if m.kind != MarkKind.SERIAL:
+            continue
+        for value, score in ((m.value, m.score), *m.alternatives):
+            if "?" in value:
+                continue
+            pool[value] = max(pool.get(value, 0.0), score)
+    return sorted(pool.items(), key=lambda kv: -kv[1])[:k]
+
+
+# --- factory --------------------------------------------------------------------------------------
+
+
+def _keyword_lexicons(rules: ScriptRules, data: dict[str, Any]) -> tuple[Lexicon, Lexicon, re.Pattern[str]]:
+    labels = Lexicon(
+        rules,
+        [(Entry(kind, kind), [str(w) for w in words]) for kind, words in data["exclusion_keywords"].items()],
+        weak_len=0,
+    )
+    keywords = [str(w) for w in data["serial_keywords"]]
+    serial_kw = Lexicon(rules, [(Entry("serial label", "serial label"), keywords)], weak_len=0)
+    escaped = sorted((re.escape(w) for w in keywords if len(w) <= 4), key=len, reverse=True)
+    prefix = re.compile(r"^(?:" + "|".join(escaped) + r")[:.#]?(?=[0-9A-Za-z])", re.IGNORECASE)
+    return labels, serial_kw, prefix
+
+
+def build_interpreter(
+    data_dir: Path | None = None,
+    gallery_dir: Path | None = GALLERY_DIR,
+    config: InterpretConfig | None = None,
+) -> Interpreter:
+    """Load every data file once and assemble the stage. ``gallery_dir=None`` disables proof marks."""
+    rules = ScriptRules.load(data_dir)
+    serial_data = load_json("serials.json", data_dir)
+    labels, serial_kw, prefix = _keyword_lexicons(rules, serial_data)
+    label_patterns = [(str(p["name"]), re.compile(str(p["regex"]))) for p in serial_data["label_patterns"]]
+    matcher = ProofMarkMatcher.from_folder(gallery_dir) if gallery_dir is not None else None
+    return Interpreter(
+        rules=rules,
+        dictionaries=Dictionaries.load(rules, data_dir),
+        calibres=CalibreParser.load(rules, data_dir),
+        serials=SerialReader.load(rules, data_dir),
+        dates=DateReader.load(rules, data_dir),
+        labels=labels,
+        serial_keywords=serial_kw,
+        label_patterns=label_patterns,
+        keyword_prefix=prefix,
+        proof_matcher=matcher,
+        config=config,
+    )
+
+
+__all__ = ["InterpretConfig", "Interpreter", "build_interpreter", "script_of", "serial_readings"]

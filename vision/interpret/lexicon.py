@@ -1,0 +1,198 @@
+"""Dictionary matching (makers, models, countries, importers) with a look-alike-aware distance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vision.interpret.resources import load_json
+from vision.interpret.text import LineView, ScriptRules, script_of, weighted_distance
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One thing a dictionary knows: an id, the name to report and its attributes."""
+
+    id: str
+    name: str
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    entry: Entry
+    spelling: str
+    key: str  # compact upper-case Latin
+    words: int
+    weak: bool  # only counts with supporting context (short or purely numeric keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry: Entry
+    spelling: str
+    line: int
+    span: tuple[int, int]
+    read: str  # the text as read
+    cost: float
+    score: float
+    weak: bool
+
+    @property
+    def script(self) -> str:
+        return script_of(self.read)
+
+
+def _allowed_cost(key_len: int) -> float:
+    if key_len <= 3:
+        return 0.21  # exact, or one substitution the OCR itself offered as an alternative
+    if key_len == 4:
+        return 0.26  # one look-alike
+    return 0.2 * key_len
+
+
+class Lexicon:
+    """Immutable index of aliases; ``find`` returns non-overlapping best matches in a line."""
+
+    def __init__(
+        self,
+        rules: ScriptRules,
+        entries: Iterable[tuple[Entry, Sequence[str]]],
+        weak_len: int = 2,
+        weak_short_words: bool = False,
+    ):
+        self._rules = rules
+        by_canon: dict[str, list[Alias]] = defaultdict(list)
+        by_len: dict[int, list[Alias]] = defaultdict(list)
+        max_words = 1
+        for entry, spellings in entries:
+            for spelling in spellings:
+                key = rules.compact(spelling)
+                if not key:
+                    continue
+                words = len(spelling.split())
+                numeric = key.replace(".", "").isdigit()
+                short_word = weak_short_words and key.isalpha() and len(key) <= 3
+                weak = len(key) <= weak_len or numeric or short_word
+                alias = Alias(entry, spelling, key, words, weak)
+                by_canon[rules.canonical(key)].append(alias)
+                if len(key) >= 5:
+                    by_len[len(key)].append(alias)
+                max_words = max(max_words, words)
+        self._by_canon = {k: tuple(v) for k, v in by_canon.items()}
+        self._by_len = {k: tuple(v) for k, v in by_len.items()}
+        self.max_words = min(max_words + 1, 6)
+
+    def find(self, view: LineView, allow_weak: bool = True) -> list[Match]:
+        found: list[Match] = []
+        n = len(view.tokens)
+        for first in range(n):
+            for last in range(first, min(n, first + self.max_words)):
+                a, b = view.span_text(first, last)
+                found.extend(self._match_window(view, a, b))
+        if not allow_weak:
+            found = [m for m in found if not m.weak]
+        return _non_overlapping(found)
+
+    def _match_window(self, view: LineView, a: int, b: int) -> list[Match]:
+        rules = self._rules
+        segment = view.text[a:b]
+        modes: list[bool | None] = [None]
+        if script_of(segment) == "cyrillic":
+            modes.append(True)
+        best: dict[str, Match] = {}
+        conf = view.mean_p(a, b)
+        for visual in modes:
+            slots = view.slots(rules, a, b, visual)
+            if not slots:
+                continue
+            read_key = "".join(s[0] for s in slots)
+            candidates: list[Alias] = list(self._by_canon.get(rules.canonical(read_key), ()))
+            if len(read_key) >= 5:
+                for length in (len(read_key) - 1, len(read_key), len(read_key) + 1):
+                    candidates.extend(self._by_len.get(length, ()))
+            seen: set[tuple[str, str]] = set()
+            for alias in candidates:
+                if (alias.entry.id, alias.key) in seen:
+                    continue
+                seen.add((alias.entry.id, alias.key))
+                limit = _allowed_cost(len(alias.key))
+                cost = weighted_distance(rules, alias.key, slots, limit)
+                if cost > limit:
+                    continue
+                sim = 1.0 - cost / max(len(alias.key), len(slots))
+                score = round(max(0.0, min(1.0, sim * conf)), 4)
+                m = Match(alias.entry, alias.spelling, view.index, (a, b), segment, cost, score, alias.weak)
+                old = best.get(alias.entry.id)
+                if old is None or (m.score, -m.cost) > (old.score, -old.cost):
+                    best[alias.entry.id] = m
+        return list(best.values())
+
+
+def _non_overlapping(matches: list[Match]) -> list[Match]:
+    """Greedy: best score first, longer spans first on ties; a kept match blocks overlapping ones."""
+    ordered = sorted(matches, key=lambda m: (-m.score, -(m.span[1] - m.span[0]), m.cost))
+    kept: list[Match] = []
+    for m in ordered:
+        if any(m.span[0] < k.span[1] and k.span[0] < m.span[1] for k in kept):
+            continue
+        kept.append(m)
+    return kept
+
+
+# --- loaders ---------------------------------------------------------------------------------
+
+
+def _entries(items: Sequence[Mapping[str, Any]], id_key: str, name_key: str) -> list[tuple[Entry, list[str]]]:
+    out: list[tuple[Entry, list[str]]] = []
+    for item in items:
+        attrs = {
+            k: str(v) for k, v in item.items() if k not in {"aliases", id_key, name_key} and v is not None
+        }
+        entry = Entry(str(item[id_key]), str(item[name_key]), attrs)
+        spellings = [str(a) for a in item.get("aliases", [])]
+        out.append((entry, spellings))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Dictionaries:
+    makers: Lexicon
+    models: Lexicon
+    countries: Lexicon
+    importers: Lexicon
+    made_in: Lexicon
+    import_prefixes: Lexicon
+    maker_country: Mapping[str, str]
+    maker_names: Mapping[str, str]
+    country_names: Mapping[str, str]
+
+    @classmethod
+    def load(cls, rules: ScriptRules, data_dir: Path | None = None) -> Dictionaries:
+        makers = load_json("makers.json", data_dir)["makers"]
+        models = load_json("models.json", data_dir)["models"]
+        countries = load_json("countries.json", data_dir)
+        importers = load_json("importers.json", data_dir)["importers"]
+        model_entries = [
+            (Entry(str(m["name"]), str(m["name"]), {k: str(v) for k, v in m.items() if k in {"maker", "type"}
+                                                    and v is not None}),
+             [str(a) for a in m["aliases"]])
+            for m in models
+        ]
+        made_in = [(Entry("made-in", "MADE IN"), [str(p) for p in countries["made_in_prefixes"]])]
+        imports = [(Entry("import", "IMPORTED BY"), [str(p) for p in countries["import_prefixes"]])]
+        country_items = countries["countries"]
+        return cls(
+            makers=Lexicon(rules, _entries(makers, "id", "name")),
+            models=Lexicon(rules, model_entries, weak_len=2, weak_short_words=True),
+            countries=Lexicon(rules, _entries(country_items, "code", "name")),
+            importers=Lexicon(rules, _entries(importers, "id", "name")),
+            made_in=Lexicon(rules, made_in, weak_len=0),
+            import_prefixes=Lexicon(rules, imports, weak_len=0),
+            maker_country={str(m["id"]): str(m["country"]) for m in makers},
+            maker_names={str(m["id"]): str(m["name"]) for m in makers},
+            country_names={str(c["code"]): str(c["name"]) for c in country_items},
+        )
