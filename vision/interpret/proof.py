@@ -3,7 +3,8 @@
 The gallery is a folder with one sub-folder per mark::
 
     gallery/
-      gallery.json                 optional: {"threshold": 0.72, "margin": 0.02}
+      gallery.json                 optional: {"threshold": 0.82, "margin": 0.02,
+                                   "relaxed_threshold": 0.76, "clear_margin": 0.15}
       de-eagle-n/
         mark.json                  {"name": ..., "country": "DE", "kind": "proof", "letters": "N", ...}
         ref-1.png, ref-2.png ...   reference crops (any size, dark or light symbol)
@@ -52,8 +53,32 @@ class SymbolMatch:
     ranked: tuple[tuple[str, float], ...]  # (mark id, best similarity) best first
 
 
-def _hog() -> Any:
-    return cv2.HOGDescriptor((_SIZE, _SIZE), (16, 16), (8, 8), (8, 8), 9)  # type: ignore[attr-defined]
+def hog(img: npt.NDArray[np.uint8], cell: int = 8, bins: int = 9) -> FloatArray:
+    """Histogram of oriented gradients (unsigned, ``bins`` orientations per ``cell`` x ``cell`` cell),
+    each 2x2 block of cells L2-normalised and clipped at 0.2 (Dalal-Triggs)."""
+    f = img.astype(np.float32) / 255.0
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.sqrt(gx * gx + gy * gy)
+    ang = (np.degrees(np.arctan2(gy, gx)) % 180.0) / (180.0 / bins)
+    lo = np.floor(ang).astype(np.int64) % bins
+    hi = (lo + 1) % bins
+    w_hi = ang - np.floor(ang)
+    ch, cw = f.shape[0] // cell, f.shape[1] // cell
+    hist = np.zeros((ch, cw, bins), np.float32)
+    cy = np.minimum(np.arange(f.shape[0]) // cell, ch - 1)
+    cx = np.minimum(np.arange(f.shape[1]) // cell, cw - 1)
+    yy, xx = np.meshgrid(cy, cx, indexing="ij")
+    np.add.at(hist, (yy, xx, lo), mag * (1.0 - w_hi))
+    np.add.at(hist, (yy, xx, hi), mag * w_hi)
+    blocks = []
+    for by in range(ch - 1):
+        for bx in range(cw - 1):
+            v = hist[by: by + 2, bx: bx + 2].ravel()
+            v = v / (float(np.linalg.norm(v)) + 1e-6)
+            v = np.minimum(v, 0.2)
+            blocks.append(v / (float(np.linalg.norm(v)) + 1e-6))
+    return np.concatenate(blocks).astype(np.float32)
 
 
 def symbol_mask(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -89,10 +114,10 @@ def normalise_symbol(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | Non
 
 def describe_mask(norm: npt.NDArray[np.uint8]) -> FloatArray:
     smooth = cv2.GaussianBlur(norm, (3, 3), 0)
-    hog = np.asarray(_hog().compute(smooth), dtype=np.float32).ravel()
+    hog_v = hog(np.asarray(smooth, dtype=np.uint8))
     grid = cv2.resize(norm, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
     parts = []
-    for v in (hog, grid):
+    for v in (hog_v, grid):
         nrm = float(np.linalg.norm(v))
         parts.append(v / nrm if nrm > 0 else v)
     out = np.concatenate([parts[0] * 0.8, parts[1] * 0.6]).astype(np.float32)
@@ -110,29 +135,40 @@ def describe(crop: npt.NDArray[np.uint8]) -> FloatArray | None:
 
 
 def _augment(mask: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
-    out = []
+    """Variants of a reference mask: small rotations (applied before cropping, so the symbol's
+    extent changes as it would in a photo) and thinner/thicker strokes."""
+    out: list[npt.NDArray[np.uint8]] = []
     h, w = mask.shape
+    pad = max(h, w) // 4
+    padded = cv2.copyMakeBorder(mask, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    ph, pw = padded.shape
     kernel = np.ones((3, 3), np.uint8)
-    for angle in (-8.0, 0.0, 8.0):
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        rotated = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST)
-        out.append(rotated)
+    for angle in (-12.0, -6.0, 0.0, 6.0, 12.0):
+        m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, 1.0)
+        rotated = np.asarray(cv2.warpAffine(padded, m, (pw, ph), flags=cv2.INTER_LINEAR), dtype=np.uint8)
+        variants = [rotated]
         if angle == 0.0:
-            out.append(cv2.erode(rotated, kernel))
-            out.append(cv2.dilate(rotated, kernel))
-    return [np.asarray(x, dtype=np.uint8) for x in out]
+            variants += [np.asarray(cv2.erode(rotated, kernel), np.uint8),
+                         np.asarray(cv2.dilate(rotated, kernel), np.uint8)]
+        for v in variants:
+            norm = normalise_symbol(np.where(v > 127, 255, 0).astype(np.uint8))
+            if norm is not None:
+                out.append(norm)
+    return out
 
 
 class ProofMarkMatcher:
-    """Immutable after construction; thread-safe (OpenCV HOG objects are made per call)."""
+    """Immutable after construction; thread-safe (matching reads the gallery matrix only)."""
 
     def __init__(
         self,
         marks: Sequence[MarkInfo],
         descriptors: FloatArray,
         owners: Sequence[int],
-        threshold: float = 0.72,
-        margin: float = 0.0,
+        threshold: float = 0.82,
+        margin: float = 0.02,
+        relaxed_threshold: float = 0.76,
+        clear_margin: float = 0.15,
     ):
         if len(descriptors) != len(owners):
             raise ValueError("one owner per descriptor")
@@ -141,6 +177,8 @@ class ProofMarkMatcher:
         self._owners = np.asarray(owners, dtype=np.int64)
         self.threshold = threshold
         self.margin = margin
+        self.relaxed_threshold = relaxed_threshold
+        self.clear_margin = clear_margin
 
     @classmethod
     def from_folder(cls, folder: Path) -> ProofMarkMatcher:
@@ -169,10 +207,7 @@ class ProofMarkMatcher:
                 img = cv2.imread(str(ref), cv2.IMREAD_GRAYSCALE)
                 if img is None:
                     continue
-                norm = normalise_symbol(symbol_mask(np.asarray(img, dtype=np.uint8)))
-                if norm is None:
-                    continue
-                for variant in _augment(norm):
+                for variant in _augment(symbol_mask(np.asarray(img, dtype=np.uint8))):
                     descs.append(describe_mask(variant))
                     owners.append(len(marks))
                     added += 1
@@ -180,7 +215,9 @@ class ProofMarkMatcher:
                 marks.append(info)
         matrix = np.stack(descs) if descs else np.zeros((0, 1), np.float32)
         return cls(marks, matrix.astype(np.float32), owners,
-                   threshold=float(settings.get("threshold", 0.72)), margin=float(settings.get("margin", 0.0)))
+                   threshold=float(settings.get("threshold", 0.82)), margin=float(settings.get("margin", 0.02)),
+                   relaxed_threshold=float(settings.get("relaxed_threshold", 0.76)),
+                   clear_margin=float(settings.get("clear_margin", 0.15)))
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -201,7 +238,9 @@ class ProofMarkMatcher:
         named = tuple((self.references[i].id, round(s, 4)) for i, s in ranked)
         top, top_sim = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else -1.0
-        if top_sim >= self.threshold and top_sim - second >= self.margin:
+        close = top_sim >= self.threshold and top_sim - second >= self.margin
+        clear = top_sim >= self.relaxed_threshold and top_sim - second >= self.clear_margin
+        if close or clear:
             return SymbolMatch(self.references[top], top_sim, named)
         return SymbolMatch(None, top_sim, named)
 
