@@ -238,7 +238,7 @@ def shade(maps: SurfaceMaps, azimuth: float, elevation: float, ambient: float,
     hx, hy, hz = lx, ly, lz + 1.0
     hn = np.sqrt(hx * hx + hy * hy + hz * hz)
     ndoth = np.clip((-gx * hx - gy * hy + hz) / (norm * hn), 0, 1)
-    spec = maps.spec * ndoth ** maps.shininess
+    spec = maps.spec * cv2.pow(np.asarray(ndoth, F32), float(maps.shininess))
     col = np.array(light, F32)
     out = maps.albedo * (ambient + diffuse)[..., None] * col + (spec[..., None] * col)
     return np.asarray(out, F32)
