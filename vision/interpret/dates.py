@@ -117,7 +117,7 @@ class DateReader:
             if code is None:
                 continue
             year, name, country = code
-            alone = len(view.tokens) <= 2
+            alone = len(view.tokens) == 1
             base = self._with_context if context else self._without_context
             if alone and not context:
                 base = (base + self._with_context) / 2

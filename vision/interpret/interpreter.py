@@ -51,6 +51,7 @@ class _LineFacts:
     excluded_from: int | None = None  # char offset after which tokens are not serials
     exclusion: str = ""
     keyword_ends: list[int] = field(default_factory=list)  # char offsets where a serial label ends
+    maker_spans: list[tuple[int, int]] = field(default_factory=list)  # claimed after models are read
 
     def free(self, a: int, b: int) -> bool:
         return not any(a < y and x < b for x, y in self.claimed)
@@ -100,6 +101,8 @@ class Interpreter:
         makers = self._makers(facts, marks)
         maker_ids = {m.entry.id for m in makers}
         models = self._models(facts, marks, maker_ids)
+        for f in facts:
+            f.claimed.extend(f.maker_spans)
         for model in models:
             if model.entry.attrs.get("maker"):
                 maker_ids.add(model.entry.attrs["maker"])
@@ -126,7 +129,7 @@ class Interpreter:
                 if score < self.config.min_dictionary_score:
                     continue
                 found.append(m)
-                f.claimed.append(m.span)
+                f.maker_spans.append(m.span)
         best: dict[str, tuple[float, Match]] = {}
         for m in found:
             score = m.score * (0.85 if m.weak else 1.0)
@@ -287,9 +290,10 @@ class Interpreter:
             for d in self._dates.find(f.view, countries, makers):
                 if not f.free(*d.span):
                     continue
-                f.claimed.append(d.span)
-                kind = MarkKind.DATE
-                marks.append(MarkCandidate(kind, d.value, d.score, (), (d.line,), _detail(read=d.read, what=d.detail)))
+                if d.detail == "date" or d.score >= 0.5:
+                    f.claimed.append(d.span)  # a speculative year code leaves the token to the others
+                marks.append(MarkCandidate(MarkKind.DATE, d.value, d.score, (), (d.line,),
+                                           _detail(read=d.read, what=d.detail)))
 
     # --- serials --------------------------------------------------------------------------------
 

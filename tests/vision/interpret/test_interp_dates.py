@@ -1,0 +1,56 @@
+"""Dates and proof-house year codes (Italian two-letter codes, Roman numerals)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vision.interpret import Interpreter
+from vision.interpret.dates import DateReader, roman_to_int
+from vision.interpret.text import ScriptRules
+from vision.types import MarkKind
+
+
+@pytest.fixture(scope="module")
+def reader() -> DateReader:
+    return DateReader.load(ScriptRules.load())
+
+
+@pytest.mark.parametrize(
+    ("code", "year"),
+    [
+        ("AA", 1975), ("AZ", 1990), ("BA", 1991), ("BZ", 2005), ("CA", 2006), ("CS", 2017),
+        ("CZ", 2020), ("DA", 2021), ("X", 1954), ("XV", 1959), ("XXIV", 1968), ("XX8", 1972), ("XXX", 1974),
+    ],
+)
+def test_italian_year_codes(reader: DateReader, code: str, year: int) -> None:
+    decoded = reader.decode_year_code(code)
+    assert decoded is not None and decoded[0] == year and decoded[2] == "IT"
+
+
+@pytest.mark.parametrize("code", ["AG", "AO", "AQ", "BE", "IX", "XL", "ZZ", "12"])
+def test_not_year_codes(reader: DateReader, code: str) -> None:
+    assert reader.decode_year_code(code) is None
+
+
+@pytest.mark.parametrize(("text", "value"), [("XIV", 14), ("IX", 9), ("XXXIX", 39), ("IIII", None), ("", None)])
+def test_roman(text: str, value: int | None) -> None:
+    assert roman_to_int(text) == value
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [("12.03.2019", "2019-03-12"), ("2019-03-12", "2019-03-12"), ("03/2019", "2019-03"), ("1987", "1987"),
+     ("31.13.2019", None), ("123456", None)],
+)
+def test_calendar_dates(reader: DateReader, token: str, value: str | None) -> None:
+    parsed = reader.parse_date(token)
+    assert (parsed[0] if parsed else None) == value
+
+
+def test_year_code_is_confident_only_with_italian_context(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
+    with_context = interpreter.interpret([line("P.BERETTA GARDONE V.T."), line("CA")])
+    without = interpreter.interpret([line("SOME TEXT CA")])
+    dates_with = [m for m in with_context if m.kind == MarkKind.DATE]
+    dates_without = [m for m in without if m.kind == MarkKind.DATE]
+    assert dates_with[0].value == "2006" and dates_with[0].score >= 0.5
+    assert all(m.score < 0.5 for m in dates_without)
