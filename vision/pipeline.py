@@ -202,9 +202,18 @@ def build_pipeline(
     limits: IntakeLimits | None = None,
     use_direction: bool = True,
     interpreter: Interpreter | None = None,
+    interpret: bool = True,
 ) -> Pipeline:
-    """Assemble the default pipeline from the model manifest. Models load lazily on first use."""
+    """Assemble the default pipeline from the model manifest. Models load lazily on first use.
+
+    ``interpret=False`` leaves the lines uninterpreted (no marks); ``interpreter`` replaces the
+    default interpreter built from the packaged dictionaries.
+    """
     store = store or ModelStore(config=ort_config or OrtConfig())
+    if interpreter is None and interpret:
+        from vision.interpret import build_interpreter
+
+        interpreter = build_interpreter()
     return Pipeline(
         detector=TextDetector(store.by_task("det"), detector_config),
         recognizer=TextRecognizer(store.by_task("rec"), recognizer_config),

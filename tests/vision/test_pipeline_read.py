@@ -82,3 +82,20 @@ def test_alternatives_follow_per_call_options(pipeline: Pipeline, make_image: Ca
 def test_bad_bytes_raise_intake_error(pipeline: Pipeline) -> None:
     with pytest.raises(IntakeError):
         pipeline.read_bytes(b"not an image")
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270, 15.0, 35.0, -25.0],
+    ids=["vertical-up", "vertical-down", "tilt-15", "tilt-35", "tilt-minus-25"],
+)
+def test_rotated_and_vertical_text_is_read(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image], turn: Image.Transpose | float
+) -> None:
+    img = make_image([("ZASTAVA M57 A12345", (300, 400), 64)])
+    if isinstance(turn, float):
+        img = img.rotate(turn, expand=True, fillcolor=(70, 74, 80))
+    else:
+        img = img.transpose(turn)
+    rec = pipeline.read_bytes(to_bytes(img))
+    assert "ZASTAVAM57A12345" in [_compact(line.text) for line in rec.lines]
