@@ -10,6 +10,7 @@ import pytest
 from benchmarks import accuracy, make_dataset
 from benchmarks.datasets import MANIFEST_COLUMNS, domain_of, load_dataset
 from benchmarks.scoring import OVERALL, Prediction
+from benchmarks.synth import plan_spec
 
 REAL_DEV = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "real-dev"
 
@@ -27,7 +28,7 @@ def test_tiny_set_round_trips(tiny: Path) -> None:
     header = (tiny / "manifest.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[: len(MANIFEST_COLUMNS)] == list(MANIFEST_COLUMNS)
     assert header[len(MANIFEST_COLUMNS):] == ["method", "surface", "quad", "group"]
-    assert {im.group for im in ds.images} == {make_dataset.plan_spec(i).group for i in range(8)}
+    assert {im.group for im in ds.images} == {plan_spec(i).group for i in range(8)}
     for im in ds.images:
         assert im.path.is_file() and im.read_bytes()[:2] == b"\xff\xd8"
         for row in im.rows:

@@ -83,7 +83,8 @@ def _row(truth: str, kind: str = "serial", group: str = "stamped", notes: str = 
         (_row("K12345"), Prediction(("K12346",), (("K12346", .5), ("K1234S", .3), ("K12345", .1))),
          False, False, False, True, 1 / 6),
         # truth is the 6th distinct candidate: neither
-        (_row("K12345"), Prediction((), (*tuple((f"K1234{i}", 0.5) for i in range(6, 10)), ("X", 0.1), ("K12345", 0.05))), False, False, False, False, 1.0),
+        (_row("K12345"), Prediction((), (*((f"K1234{i}", 0.5) for i in range(6, 10)), ("X", 0.1),
+                                         ("K12345", 0.05))), False, False, False, False, 1.0),
         # duplicates (after normalising) do not push the truth out of the top 5
         (_row("K12345"), Prediction((), (("K1-2", .9), ("K12", .8), ("k 12", .7), ("K-1-2", .6),
                                          ("Z", .5), ("K12345", .4))), False, False, False, True, 1.0),

@@ -19,7 +19,7 @@ def _quad_mask(shape: tuple[int, ...], quads: list[np.ndarray], grow: int) -> np
     for q in quads:
         cv2.fillPoly(mask, [np.round(q).astype(np.int32)], 255)
     if grow:
-        mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        mask = np.asarray(cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)), np.uint8)
     return mask > 0
 
 
