@@ -92,10 +92,8 @@ def test_bad_bytes_raise_intake_error(pipeline: Pipeline) -> None:
 def test_rotated_and_vertical_text_is_read(
     pipeline: Pipeline, make_image: Callable[..., Image.Image], turn: Image.Transpose | float
 ) -> None:
-    img = make_image([("ZASTAVA M57 A12345", (300, 400), 64)])
-    if isinstance(turn, float):
-        img = img.rotate(turn, expand=True, fillcolor=(70, 74, 80))
-    else:
-        img = img.transpose(turn)
-    rec = pipeline.read_bytes(to_bytes(img))
+    upright = make_image([("ZASTAVA M57 A12345", (300, 400), 64)])
+    grey = (70, 74, 80)
+    turned = upright.rotate(turn, expand=True, fillcolor=grey) if isinstance(turn, float) else upright.transpose(turn)
+    rec = pipeline.read_bytes(to_bytes(turned))
     assert "ZASTAVAM57A12345" in [_compact(line.text) for line in rec.lines]
