@@ -1,0 +1,74 @@
+"""Readers the accuracy harness can run side by side, each ``bytes -> Prediction``.
+
+- ``caliber``: the project's pipeline (alphabet-restricted decoding with alternatives, direction,
+  interpretation into serial candidates).
+- ``caliber-lines``: the same pipeline without interpretation (serial candidates = line texts).
+- ``raw``: the raw engine, rapidocr's own high-level call on the same PP-OCR models, with no
+  enhancement and no interpretation (serial candidates = its line texts by confidence).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from benchmarks.scoring import Prediction, prediction_from_recognition
+
+Reader = Callable[[bytes], Prediction]
+
+
+def _pipeline_reader(interpret: bool) -> Reader:
+    from vision.intake import IntakeError
+    from vision.pipeline import build_pipeline
+
+    pipeline = build_pipeline(interpret=interpret)
+    pipeline.warm_up()
+
+    def read(data: bytes) -> Prediction:
+        t0 = time.perf_counter()
+        try:
+            rec = pipeline.read_bytes(data)
+        except IntakeError as exc:
+            return Prediction(seconds=time.perf_counter() - t0, error=str(exc.code))
+        return prediction_from_recognition(rec, time.perf_counter() - t0)
+
+    return read
+
+
+def _raw_reader() -> Reader:
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+
+    def read(data: bytes) -> Prediction:
+        t0 = time.perf_counter()
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            return Prediction(seconds=time.perf_counter() - t0, error="not_an_image")
+        out: Any = engine(img)
+        texts = tuple(str(t) for t in (out.txts or ()))
+        scores = tuple(float(s) for s in (out.scores or ()))
+        ranked = sorted(zip(texts, scores, strict=True), key=lambda ts: -ts[1])
+        return Prediction(lines=texts, serials=tuple(ranked), seconds=time.perf_counter() - t0)
+
+    return read
+
+
+READERS: dict[str, Callable[[], Reader]] = {
+    "caliber": lambda: _pipeline_reader(interpret=True),
+    "caliber-lines": lambda: _pipeline_reader(interpret=False),
+    "raw": _raw_reader,
+}
+READER_NAMES = tuple(READERS)
+
+
+def build_reader(name: str) -> Reader:
+    if name not in READERS:
+        raise KeyError(f"unknown reader {name!r}; choose from {', '.join(READER_NAMES)}")
+    return READERS[name]()
