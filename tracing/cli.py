@@ -74,6 +74,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    from tracing.bulk import rebuild_index
+
+    reg = _open_registry()
+    n = rebuild_index(reg)
+    print(f"{reg.count()} records, {n} index keys")
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     reg = _open_registry()
     print(f"registry ready: {reg.engine.url.render_as_string(hide_password=True)}, {reg.count()} records")
@@ -230,6 +239,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     mig = rsub.add_parser("migrate", help="create or upgrade the registry database")
     mig.set_defaults(func=_migrate)
+
+    rix = rsub.add_parser("reindex", help="rebuild the search index (after editing the confusion classes)")
+    rix.set_defaults(func=_reindex)
 
     tr = subparsers.add_parser(
         "trace", help="look a serial up in the registry and optionally write a trace request",

@@ -47,9 +47,19 @@ record_keys = sa.Table(
     "registry_keys",
     metadata,
     sa.Column("key", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("dr", sa.SmallInteger, primary_key=True, autoincrement=False),  # deletions that made the key
     sa.Column("record_id", sa.Integer, primary_key=True, autoincrement=False),
     sqlite_with_rowid=False,
 )
+
+meta = sa.Table(
+    "registry_meta",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.String(500), nullable=False),
+)
+
+FINGERPRINT = "index_fingerprint"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

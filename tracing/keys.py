@@ -13,6 +13,7 @@ budget turns into an edit budget and the lookup misses nothing within the thresh
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations, product
@@ -51,17 +52,28 @@ def deletion_variants(s: str, k: int) -> set[str]:
     return out
 
 
-def record_keys(norm: str, model: ConfusionModel) -> set[int]:
-    skels = {skeleton(norm, model), skeleton(strip_embedded_letters(norm), model)}
-    keys: set[int] = set()
-    for sk in skels:
-        keys.update(pack(v) for v in deletion_variants(sk, INDEX_DELETIONS))
-    return keys
+def record_keys(norm: str, model: ConfusionModel) -> dict[int, int]:
+    """{key: fewest deletions that produce it} over the plain and the NCIC skeleton."""
+    out: dict[int, int] = {}
+    for sk in {skeleton(norm, model), skeleton(strip_embedded_letters(norm), model)}:
+        n = len(sk)
+        for v in deletion_variants(sk, INDEX_DELETIONS):
+            k = pack(v)
+            d = n - len(v)
+            if d < out.get(k, 99):
+                out[k] = d
+    return out
+
+
+def fingerprint(model: ConfusionModel) -> str:
+    """Identifies what the stored keys depend on: the look-alike classes and the index depth."""
+    doc = json.dumps({"classes": sorted(model.classes.items()), "deletions": INDEX_DELETIONS, "pack": 1})
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
 class KeyPlan:
-    keys: frozenset[int]
+    keys: dict[int, int]  # key -> most record-side deletions worth looking at
     fallback: str = ""  # why the index cannot answer this query; empty when it can
 
     @property
@@ -100,7 +112,7 @@ def _paths(query: SerialQuery, model: ConfusionModel, budget: int) -> list[tuple
     return out
 
 
-def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: set[int]) -> str:
+def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: dict[int, int]) -> str:
     if budget < 0:
         return ""
     m = model.min_skeleton_edit
@@ -125,7 +137,12 @@ def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: set
             for idx, sym in zip(expanded, fill, strict=True):
                 filled[idx] = sym
             s = "".join(c for t, c in enumerate(filled) if t not in drop and c is not None)
-            keys.update(pack(v) for v in deletion_variants(s, k))
+            # the record gives up to k + len(unexpanded) characters: k edits and the unknowns
+            allowed = k + len(unexpanded)
+            for v in deletion_variants(s, k):
+                key = pack(v)
+                if allowed > keys.get(key, -1):
+                    keys[key] = allowed
     return ""
 
 
@@ -140,7 +157,7 @@ def _comb(n: int, k: int) -> int:
 
 def plan_keys(query: SerialQuery, model: ConfusionModel, max_cost: int) -> KeyPlan:
     """Keys whose lookup finds every record within ``max_cost`` (serial part of the score)."""
-    keys: set[int] = set()
+    keys: dict[int, int] = {}
     why = _view_keys(query, model, max_cost, keys)
     if not why:
         sq = strip_query(query)
@@ -148,13 +165,15 @@ def plan_keys(query: SerialQuery, model: ConfusionModel, max_cost: int) -> KeyPl
         # whose keys are indexed too; the stripped reading needs its own keys when it differs.
         if len(sq) != len(query):
             why = _view_keys(sq, model, max_cost - model.ncic_embedded_letters, keys)
-    return KeyPlan(frozenset(keys), why)
+    return KeyPlan(keys, why)
 
 
 def plan_many(plans: Iterable[KeyPlan]) -> KeyPlan:
-    keys: set[int] = set()
+    keys: dict[int, int] = {}
     for p in plans:
         if not p.use_index:
             return p
-        keys |= p.keys
-    return KeyPlan(frozenset(keys))
+        for k, d in p.keys.items():
+            if d > keys.get(k, -1):
+                keys[k] = d
+    return KeyPlan(keys)

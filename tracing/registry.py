@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracing.confusions import ConfusionModel, default_model, from_centi, to_centi
-from tracing.db import create_engine, migrate, record_keys, records
-from tracing.keys import KeyPlan, plan_keys, plan_many
+from tracing.db import FINGERPRINT, create_engine, meta, migrate, record_keys, records
+from tracing.keys import KeyPlan, fingerprint, plan_keys, plan_many
 from tracing.keys import record_keys as keys_of
 from tracing.normalise import normalise_serial, strip_embedded_letters
 from tracing.query import SerialQuery, parse_serial
 from tracing.records import FirearmRecord
-from tracing.scoring import INF, Attributes, Scorer, explain
+from tracing.scoring import Attributes, Scorer, attribute_penalty, explain
 from tracing.settings import TracingSettings, load_settings
 
 _DATA_COLS = (
@@ -112,6 +112,7 @@ class Registry:
         self.engine = engine
         self.model = model or default_model()
         self.dialect = engine.dialect.name
+        self._index_ok: bool | None = None
 
     @classmethod
     def open(cls, settings: TracingSettings | None = None, *, upgrade: bool = True) -> Registry:
@@ -179,7 +180,7 @@ class Registry:
                     sa.insert(records).returning(records.c.id, sort_by_parameter_order=True), new_rows
                 )
                 for (rid,), v in zip(result.all(), new_rows, strict=True):
-                    key_rows.extend({"key": k, "record_id": rid} for k in keys_of(v["serial_norm"], self.model))
+                    key_rows.extend(self._key_rows(rid, v["serial_norm"]))
                 ins = len(new_rows)
             for k, v in values.items():
                 row = existing.get(k)
@@ -199,11 +200,22 @@ class Registry:
                             record_keys.c.record_id == rid, record_keys.c.key.in_(list(old_keys))
                         )
                     )
-                    key_rows.extend({"key": kk, "record_id": rid} for kk in keys_of(v["serial_norm"], self.model))
+                    key_rows.extend(self._key_rows(rid, v["serial_norm"]))
                 upd += 1
             if key_rows:
                 conn.execute(sa.insert(record_keys), key_rows)
         return ins, upd, same
+
+    def _key_rows(self, rid: int, norm: str) -> list[dict[str, int]]:
+        return [{"key": k, "dr": d, "record_id": rid} for k, d in keys_of(norm, self.model).items()]
+
+    def index_current(self) -> bool:
+        """Were the stored keys built with this registry's look-alike classes?"""
+        if self._index_ok is None:
+            with self.engine.connect() as conn:
+                value = conn.execute(sa.select(meta.c.value).where(meta.c.name == FINGERPRINT)).scalar()
+            self._index_ok = value == fingerprint(self.model)
+        return self._index_ok
 
     def delete(self, record_id: int) -> bool:
         with self.engine.begin() as conn:
@@ -243,9 +255,12 @@ class Registry:
         scorers = [Scorer.build(q, self.model, threshold) for q in qs]
         want = Attributes.of(make, model, calibre)
         plan = plan_many(plan_keys(s.query, self.model, s.max_cost) for s in scorers)
+        note = plan.fallback if use_index else "index not used"
+        if not note and not self.index_current():
+            note = "index built for other look-alike classes: run `caliber registry reindex`"
         with self.engine.connect() as conn:
             rows: Iterable[Any]
-            if use_index and plan.use_index:
+            if not note:
                 rows = self._candidates(conn, plan)
                 strategy = "index"
             else:
@@ -256,13 +271,17 @@ class Registry:
             for row in rows:
                 n_cand += 1
                 rid, norm, ncic, mk, md, cal = row
-                have = Attributes.of(mk, md, cal)
+                have: Attributes | None = None
                 for sc in scorers:
-                    s, view = sc.score(norm, ncic, want, have)
-                    if s < INF and s <= sc.max_cost:
+                    serial_s, view = sc.serial_score(norm, ncic)
+                    if serial_s > sc.max_cost:
+                        continue
+                    if have is None:
+                        have = Attributes.of(mk, md, cal)
+                    s = serial_s + attribute_penalty(want, have, self.model)
+                    if s <= sc.max_cost:
                         prev = scored.get(rid)
                         if prev is None or s < prev[0]:
-                            serial_s = sc.serial_score(norm, ncic)[0]
                             scored[rid] = (s, serial_s, view, sc, row)
             ranked = sorted(scored.items(), key=lambda kv: (kv[1][0], kv[0]))
             top = ranked if limit is None else ranked[:limit]
@@ -280,7 +299,7 @@ class Registry:
             candidates=n_cand,
             keys=len(plan.keys),
             ms=(time.perf_counter() - t0) * 1000,
-            note=plan.fallback if use_index else "index not used",
+            note=note,
             matched_ids=frozenset(scored),
         )
 
@@ -295,25 +314,32 @@ class Registry:
         return qs
 
     def _candidates(self, conn: Connection, plan: KeyPlan) -> list[Any]:
-        keys = sorted(plan.keys)
+        by_depth: dict[int, list[int]] = {}
+        for k, d in plan.keys.items():
+            by_depth.setdefault(d, []).append(k)
         cols = "r.id, r.serial_norm, r.serial_ncic, r.make, r.model, r.calibre"
-        if self.dialect == "postgresql":
-            sql = (
-                f"SELECT {cols} FROM registry_records r WHERE r.id IN "
-                "(SELECT DISTINCT record_id FROM registry_keys WHERE key = ANY(%s))"
-            )
-            return list(conn.exec_driver_sql(sql, (keys,)).all())
         out: dict[int, Any] = {}
-        step = 30000
-        for i in range(0, len(keys), step):
-            part = keys[i : i + step]
-            marks = ",".join("?" * len(part))
-            sql = (
-                f"SELECT {cols} FROM registry_records r WHERE r.id IN "
-                f"(SELECT record_id FROM registry_keys WHERE key IN ({marks}))"
-            )
-            for row in conn.exec_driver_sql(sql, tuple(part)).all():
-                out[row[0]] = row
+        pg = self.dialect == "postgresql"
+        for depth, keys in sorted(by_depth.items()):
+            keys.sort()
+            step = len(keys) if pg else 30000
+            for i in range(0, len(keys), step):
+                part = keys[i : i + step]
+                if pg:
+                    sql = (
+                        f"SELECT {cols} FROM registry_records r WHERE r.id IN (SELECT record_id "
+                        "FROM registry_keys WHERE key = ANY(%s) AND dr <= %s)"
+                    )
+                    params: tuple[Any, ...] = (part, depth)
+                else:
+                    marks = ",".join("?" * len(part))
+                    sql = (
+                        f"SELECT {cols} FROM registry_records r WHERE r.id IN (SELECT record_id "
+                        f"FROM registry_keys WHERE key IN ({marks}) AND dr <= ?)"
+                    )
+                    params = (*part, depth)
+                for row in conn.exec_driver_sql(sql, params).all():
+                    out[row[0]] = row
         return list(out.values())
 
     def _scan_rows(self, conn: Connection) -> Iterator[Any]:

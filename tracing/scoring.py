@@ -125,6 +125,10 @@ class Scorer:
     stripped: CompiledQuery | None  # None when the reading has no embedded letters
     max_cost: int
 
+    @property
+    def min_indel(self) -> int:
+        return min(self.plain.insertion, self.plain.deletion)
+
     @classmethod
     def build(cls, query: SerialQuery, model: ConfusionModel, max_cost: int | None = None) -> Scorer:
         sq = strip_query(query)
@@ -140,12 +144,13 @@ class Scorer:
     def serial_score(self, norm: str, ncic: str, limit: int | None = None) -> tuple[int, str]:
         """(score, view) with view 'plain' or 'ncic'; score > limit means 'too far'."""
         lim = self.max_cost if limit is None else limit
-        best = distance(self.plain, norm, lim)
+        far = abs(len(norm) - len(self.plain)) * self.min_indel > lim
+        best = INF if far else distance(self.plain, norm, lim)
         view = "plain"
         if self.stripped is not None or ncic != norm:
             pen = self.model.ncic_embedded_letters
             cq = self.stripped if self.stripped is not None else self.plain
-            if lim - pen >= 0:
+            if lim - pen >= 0 and abs(len(ncic) - len(cq)) * self.min_indel <= lim - pen:
                 d = distance(cq, ncic, min(lim - pen, best - pen - 1))
                 if d < INF and d + pen < best:
                     best, view = d + pen, "ncic"
