@@ -12,7 +12,7 @@ from vision.interpret.resources import load_json
 from vision.interpret.text import LineView, ScriptRules
 
 _MM_AFTER_NUMBER = re.compile(r"^(\.?\d+(?:\.\d+)?)mm")
-_BARE_NUMBER = re.compile(r"^\.?\d+(?:\.\d+)?$")
+_BARE_INTEGER = re.compile(r"^\d+$")
 _METRIC = re.compile(r"^(\d{1,2}(?:\.\d{1,2})?)(?:mm)?x(\d{2,3})(mmr|r|mm|sr|is)?$")
 _GAUGE = re.compile(r"^(\d{1,3})/(\d{2})$")
 _NUMERIC_LOOKALIKE = {"o": "0", "d": "0", "q": "0", "i": "1", "l": "1", "s": "5", "b": "8", "z": "2", "g": "6"}
@@ -43,6 +43,7 @@ class CalibreParser:
             sorted({self._base_key(str(p)) for p in data["prefixes"]}, key=len, reverse=True)
         )
         self._gauges = frozenset(int(g) for g in data["gauges"])
+        self._chambers = frozenset(int(c) for c in data["chambers_mm"])
         table: dict[str, CalibreInfo] = {}
         self._by_name: dict[str, CalibreInfo] = {}
         for item in data["calibres"]:
@@ -74,7 +75,7 @@ class CalibreParser:
                 s = s[len(p):]
                 prefixed = True
                 break
-        s = s.strip(".:")
+        s = s.rstrip(".:").lstrip(":")
         return s, prefixed
 
     @staticmethod
@@ -111,8 +112,8 @@ class CalibreParser:
                 info = self._table.get(variant)
                 if info is None:
                     continue
-                if _BARE_NUMBER.match(variant) and not (prefixed or has_mm or variant.startswith(".")):
-                    continue  # a bare number is a calibre only when marked as one
+                if _BARE_INTEGER.match(variant) and not (prefixed or has_mm):
+                    continue  # a bare whole number is a calibre only when marked as one
                 return info, quality, how
             metric = _METRIC.match(candidate)
             if metric:
@@ -126,11 +127,15 @@ class CalibreParser:
                     return known, quality * 0.95, "metric"
                 return CalibreInfo(name, ""), quality * 0.75, "metric"
             gauge = _GAUGE.match(candidate)
-            if gauge and int(gauge.group(1)) in self._gauges and 50 <= int(gauge.group(2)) <= 89:
+            if gauge and int(gauge.group(1)) in self._gauges and int(gauge.group(2)) in self._chambers:
                 g = int(gauge.group(1))
                 info = self._by_name.get(f"{g} gauge") or CalibreInfo(f"{g} gauge", "shotgun")
                 return CalibreInfo(f"{info.name} ({gauge.group(2)} mm)", "shotgun"), quality * 0.95, "gauge"
         return None
+
+    def is_prefix(self, token: str) -> bool:
+        """True for a calibre label on its own (CAL., KAL., КАЛИБАР)."""
+        return self._base_key(token).strip(":") in {p.strip(":") for p in self._prefixes}
 
     def find(self, view: LineView, max_tokens: int = 4) -> list[CalibreMatch]:
         found: list[CalibreMatch] = []

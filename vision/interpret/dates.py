@@ -14,6 +14,7 @@ from vision.interpret.text import LineView, ScriptRules
 
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _ROMAN_RE = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$")
+_YEAR = re.compile(r"^(19|20)[0-9]{2}$")
 
 
 def roman_to_int(text: str) -> int | None:
@@ -93,6 +94,8 @@ class DateReader:
 
     def decode_year_code(self, token: str) -> tuple[int, str, str] | None:
         """(year, system name, country) of a proof year code such as 'CA', 'XXIV' or 'XX8'."""
+        if any(not c.isascii() for c in token):
+            return None  # the codes are Latin letters and Arabic/Roman numerals
         key = self._rules.to_latin(token, visual=True).strip(".")
         for s in self._systems:
             if key in s.codes:
@@ -105,7 +108,18 @@ class DateReader:
     def find(self, view: LineView, countries: set[str], makers: set[str]) -> list[DateMatch]:
         out: list[DateMatch] = []
         context = bool(countries & self.context_countries or makers & self.context_makers)
-        for a, b in view.tokens:
+        paired: set[int] = set()
+        for k in range(len(view.tokens) - 1):
+            a, b2 = view.tokens[k][0], view.tokens[k + 1][1]
+            first, second = view.token(k), view.token(k + 1)
+            if first.isascii() and roman_to_int(first) is not None and _YEAR.match(second):
+                # 'VI 1995': a Roman numeral (month or quarter) before a year
+                out.append(DateMatch(f"{first}-{second}", view.index, (a, b2), view.text[a:b2],
+                                     round(0.8 * view.mean_p(a, b2), 4), "date"))
+                paired.update((k, k + 1))
+        for k, (a, b) in enumerate(view.tokens):
+            if k in paired:
+                continue
             token = view.text[a:b]
             conf = view.mean_p(a, b)
             parsed = self.parse_date(token)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class InterpretConfig:
     max_alternatives: int = 7
     join_short_tokens: int = 4  # a token this short may be a prefix/suffix group of its neighbour
     join_factor: float = 0.92
+    split_factor: float = 0.85  # a number read without the letter prefix standing right before it
     min_dictionary_score: float = 0.45
 
 
@@ -55,6 +56,10 @@ class _LineFacts:
 
     def free(self, a: int, b: int) -> bool:
         return not any(a < y and x < b for x, y in self.claimed)
+
+    def free_of_all_but_makers(self, a: int, b: int) -> bool:
+        """An importer's name may contain a maker's ('ZASTAVA USA')."""
+        return not any(a < y and x < b for x, y in self.claimed if (x, y) not in self.maker_spans)
 
 
 class Interpreter:
@@ -108,8 +113,8 @@ class Interpreter:
                 maker_ids.add(model.entry.attrs["maker"])
         self._makers_from_models(models, makers, marks)
         self._calibre(facts, marks)
-        countries = self._countries(facts, marks, makers)
         self._importers(facts, marks)
+        countries = self._countries(facts, marks, makers)
         self._labels_and_keywords(facts, marks)
         self._dates_found(facts, marks, countries, maker_ids)
         self._serial(facts, marks, maker_ids)
@@ -135,6 +140,17 @@ class Interpreter:
             score = m.score * (0.85 if m.weak else 1.0)
             if m.entry.id not in best or score > best[m.entry.id][0]:
                 best[m.entry.id] = (score, m)
+        for f in facts:
+            for m in self._dicts.headstamps.find(f.view):
+                # a headstamp code counts only as a token read on its own
+                if m.cost > 0.0 or f.view.text.strip() != m.read.strip() or not f.free(*m.span):
+                    continue
+                f.maker_spans.append(m.span)
+                marks.append(MarkCandidate(
+                    MarkKind.MAKER, m.entry.name, round(0.6 * m.score, 4), (), (m.line,),
+                    _detail(read=m.read, headstamp=m.entry.id, country=m.entry.attrs.get("country", ""),
+                            extra=script_note(m.read)),
+                ))
         for score, m in best.values():
             lines = tuple(sorted({x.line for x in found if x.entry.id == m.entry.id}))
             marks.append(MarkCandidate(
@@ -150,20 +166,35 @@ class Interpreter:
             for m in self._dicts.models.find(f.view):
                 maker = m.entry.attrs.get("maker", "")
                 if m.weak and maker not in maker_ids:
-                    continue  # '92' or 'PM' alone is a model only beside its maker
+                    whole_line = (m.cost == 0.0 and f.view.text.strip() == m.read.strip()
+                                  and not m.read.replace(".", "").isdigit())
+                    if not whole_line:
+                        continue  # '92' or 'PM' in running text is a model only beside its maker
+                    m = replace(m, score=round(m.score * 0.55, 4))
                 if m.score < self.config.min_dictionary_score or not f.free(*m.span):
                     continue
                 f.claimed.append(m.span)
                 old = best.get(m.entry.id)
                 if old is None or m.score > old.score:
                     best[m.entry.id] = m
+        for f in facts:
+            for a, b in f.view.tokens:
+                token = self._rules.compact(f.view.text[a:b], visual=True)
+                for name, regex in self._dicts.designations:
+                    if regex.match(token) and f.free(a, b):
+                        f.claimed.append((a, b))
+                        entry = Entry(token, token, {"pattern": name})
+                        m = Match(entry, token, f.view.index, (a, b), f.view.text[a:b], 0.0,
+                                  round(0.7 * f.view.mean_p(a, b), 4), False)
+                        best.setdefault(token, m)
+                        break
         ranked = sorted(best.values(), key=lambda m: -m.score)
         for m in ranked:
             alts = tuple((o.entry.name, o.score) for o in ranked if o is not m and o.span == m.span)
             marks.append(MarkCandidate(
                 MarkKind.MODEL, m.entry.name, m.score, alts, (m.line,),
                 _detail(read=m.read, maker=m.entry.attrs.get("maker", ""), type=m.entry.attrs.get("type", ""),
-                        extra=script_note(m.read)),
+                        pattern=m.entry.attrs.get("pattern", ""), extra=script_note(m.read)),
             ))
         return ranked
 
@@ -197,6 +228,8 @@ class Interpreter:
             for m in self._dicts.countries.find(f.view):
                 if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
                     continue
+                if not f.free(*m.span):
+                    continue
                 after_prefix = any(p.span[1] <= m.span[0] for p in prefix)
                 f.claimed.append(m.span)
                 how = "made in" if after_prefix else "named"
@@ -221,7 +254,7 @@ class Interpreter:
             for m in self._dicts.importers.find(f.view):
                 if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
                     continue
-                if not f.free(*m.span):
+                if not f.free_of_all_but_makers(*m.span):
                     continue
                 f.claimed.append(m.span)
                 cand = MarkCandidate(MarkKind.IMPORTER, m.entry.name, m.score, (), (m.line,),
@@ -252,6 +285,9 @@ class Interpreter:
                                      _detail(read=m.read, type=m.info.type, how=m.how))
                 if m.info.name not in best or cand.score > best[m.info.name].score:
                     best[m.info.name] = cand
+            for a, b in f.view.tokens:
+                if f.free(a, b) and self._calibres.is_prefix(f.view.text[a:b]):
+                    f.claimed.append((a, b))  # a calibre label whose value was not read
         marks.extend(best.values())
 
     # --- labels, dates ----------------------------------------------------------------------------
@@ -290,8 +326,10 @@ class Interpreter:
             for d in self._dates.find(f.view, countries, makers):
                 if not f.free(*d.span):
                     continue
-                if d.detail == "date" or d.score >= 0.5:
-                    f.claimed.append(d.span)  # a speculative year code leaves the token to the others
+                bare_year = d.read.strip(".").isdigit()
+                if (d.detail == "date" and not bare_year) or (d.detail != "date" and d.score >= 0.5):
+                    # a bare year or a speculative year code leaves the token to a serial beside it
+                    f.claimed.append(d.span)
                 marks.append(MarkCandidate(MarkKind.DATE, d.value, d.score, (), (d.line,),
                                            _detail(read=d.read, what=d.detail)))
 
@@ -310,19 +348,25 @@ class Interpreter:
                     continue
                 keyword = keyword or any(0 <= a - end <= 2 for end in f.keyword_ends)
                 free.append((a2, b, keyword))
+            prefixed: set[int] = set()  # tokens read better together with a letter prefix before them
+            for k in range(len(free) - 1):
+                a, b, keyword = free[k]
+                a_next, b_next, kw_next = free[k + 1]
+                if view.text[b:a_next].strip() != "":
+                    continue
+                first, second = view.text[a:b], view.text[a_next:b_next]
+                letter_prefix = first.isalpha() and len(first) <= 3 and any(c.isdigit() for c in second)
+                if not (letter_prefix or min(len(first), len(second)) <= self.config.join_short_tokens):
+                    continue
+                joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined")
+                if joined is not None:
+                    tokens.append((joined, 1.0 if letter_prefix else self.config.join_factor))
+                    if letter_prefix:
+                        prefixed.add(k + 1)
             for k, (a, b, keyword) in enumerate(free):
-                ctx = "label" if keyword else ""
-                tok = self._serials.read(view, a, b, makers, keyword, ctx)
+                tok = self._serials.read(view, a, b, makers, keyword, "label" if keyword else "")
                 if tok is not None:
-                    tokens.append((tok, 1.0))
-                if k + 1 < len(free):
-                    a_next, b_next, kw_next = free[k + 1]
-                    short = min(b - a, b_next - a_next) <= self.config.join_short_tokens
-                    adjacent = view.text[b:a_next].strip() == ""
-                    if short and adjacent:
-                        joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined")
-                        if joined is not None:
-                            tokens.append((joined, self.config.join_factor))
+                    tokens.append((tok, self.config.split_factor if k in prefixed else 1.0))
         best_by_value: dict[str, MarkCandidate] = {}
         for tok, factor in tokens:
             cand = self._serial_mark(tok, factor)
@@ -342,6 +386,17 @@ class Interpreter:
 
     def _serial_mark(self, tok: SerialToken, factor: float) -> MarkCandidate:
         readings = [(r.value, round(r.score * factor, 4)) for r in tok.readings]
+        latin_note = ""
+        if tok.cyrillic:
+            # the value keeps the script as stamped; the Latin form follows as an alternative
+            original = [(tok.in_original_script(v, self._serials.latin), s) for v, s in readings]
+            latin_note = f"latin={readings[0][0]}"
+            merged: list[tuple[str, float]] = []
+            for (o, s), (v, _) in zip(original, readings, strict=True):
+                merged.append((o, s))
+                if v != o:
+                    merged.append((v, round(s * 0.98, 4)))
+            readings = merged
         if tok.wildcard:
             value, score = tok.wildcard, round(tok.wildcard_score * factor, 4)
             alts = readings
@@ -351,7 +406,8 @@ class Interpreter:
         unread = ",".join(f"{i + 1}:" + "/".join(c for c, _ in a) for i, a in tok.unreadable)
         detail = _detail(
             read=tok.read, pattern=tok.best.pattern, ncic=ncic_key(tok.best.value),
-            unreadable=unread, context=tok.context, extra=script_note(tok.read),
+            unreadable=unread, context=tok.context, latin=latin_note.removeprefix("latin="),
+            extra=script_note(tok.read),
         )
         return MarkCandidate(MarkKind.SERIAL, value, score, tuple(alts[: self.config.max_alternatives]),
                              (tok.line,), detail)
@@ -394,8 +450,11 @@ def _keyword_lexicons(rules: ScriptRules, data: dict[str, Any]) -> tuple[Lexicon
     )
     keywords = [str(w) for w in data["serial_keywords"]]
     serial_kw = Lexicon(rules, [(Entry("serial label", "serial label"), keywords)], weak_len=0)
-    escaped = sorted((re.escape(w) for w in keywords if len(w) <= 4), key=len, reverse=True)
-    prefix = re.compile(r"^(?:" + "|".join(escaped) + r")[:.#]?(?=[0-9A-Za-z])", re.IGNORECASE)
+    # a label glued to its number: 'NO.77001', 'S/N123', '№5521', 'SN:123' (never 'NR730US')
+    marked = [re.escape(w) for w in keywords if len(w) <= 5 and not w.isalnum()]
+    plain = [re.escape(w) + "[:.#]" for w in keywords if len(w) <= 5 and w.isalnum()]
+    alternatives = sorted(marked + plain, key=len, reverse=True)
+    prefix = re.compile(r"^(?:" + "|".join(alternatives) + r")[:.#]?(?=[0-9A-Za-z])", re.IGNORECASE)
     return labels, serial_kw, prefix
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vision.interpret.resources import load_json
-from vision.interpret.text import LineView, ScriptRules, script_of, weighted_distance
+from vision.interpret.text import LineView, ScriptRules, is_cyrillic, script_of, weighted_distance
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Alias:
     key: str  # compact upper-case Latin
     words: int
     weak: bool  # only counts with supporting context (short or purely numeric keys)
+    cyrillic: bool  # spelled in Cyrillic
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,6 @@ class Lexicon:
         rules: ScriptRules,
         entries: Iterable[tuple[Entry, Sequence[str]]],
         weak_len: int = 2,
-        weak_short_words: bool = False,
     ):
         self._rules = rules
         by_canon: dict[str, list[Alias]] = defaultdict(list)
@@ -75,9 +76,8 @@ class Lexicon:
                     continue
                 words = len(spelling.split())
                 numeric = key.replace(".", "").isdigit()
-                short_word = weak_short_words and key.isalpha() and len(key) <= 3
-                weak = len(key) <= weak_len or numeric or short_word
-                alias = Alias(entry, spelling, key, words, weak)
+                weak = len(key) <= weak_len or numeric
+                alias = Alias(entry, spelling, key, words, weak, script_of(spelling) == "cyrillic")
                 by_canon[rules.canonical(key)].append(alias)
                 if len(key) >= 5:
                     by_len[len(key)].append(alias)
@@ -100,8 +100,11 @@ class Lexicon:
     def _match_window(self, view: LineView, a: int, b: int) -> list[Match]:
         rules = self._rules
         segment = view.text[a:b]
+        cyrillic_read = script_of(segment) == "cyrillic"
+        # a Cyrillic read matches Cyrillic spellings by transliteration, and Latin spellings only when
+        # every Cyrillic letter in it is a look-alike of a Latin one (СССР ~ CCCP), never by sound
         modes: list[bool | None] = [None]
-        if script_of(segment) == "cyrillic":
+        if cyrillic_read and all(not is_cyrillic(c) or c.upper() in rules.homoglyphs for c in segment):
             modes.append(True)
         best: dict[str, Match] = {}
         conf = view.mean_p(a, b)
@@ -116,6 +119,8 @@ class Lexicon:
                     candidates.extend(self._by_len.get(length, ()))
             seen: set[tuple[str, str]] = set()
             for alias in candidates:
+                if cyrillic_read and alias.cyrillic != (visual is None):
+                    continue
                 if (alias.entry.id, alias.key) in seen:
                     continue
                 seen.add((alias.entry.id, alias.key))
@@ -165,7 +170,9 @@ class Dictionaries:
     countries: Lexicon
     importers: Lexicon
     made_in: Lexicon
+    headstamps: Lexicon
     import_prefixes: Lexicon
+    designations: tuple[tuple[str, re.Pattern[str]], ...]
     maker_country: Mapping[str, str]
     maker_names: Mapping[str, str]
     country_names: Mapping[str, str]
@@ -176,6 +183,7 @@ class Dictionaries:
         models = load_json("models.json", data_dir)["models"]
         countries = load_json("countries.json", data_dir)
         importers = load_json("importers.json", data_dir)["importers"]
+        headstamps = load_json("headstamps.json", data_dir)["codes"]
         model_entries = [
             (Entry(str(m["name"]), str(m["name"]), {k: str(v) for k, v in m.items() if k in {"maker", "type"}
                                                     and v is not None}),
@@ -187,10 +195,13 @@ class Dictionaries:
         country_items = countries["countries"]
         return cls(
             makers=Lexicon(rules, _entries(makers, "id", "name")),
-            models=Lexicon(rules, model_entries, weak_len=2, weak_short_words=True),
+            models=Lexicon(rules, model_entries, weak_len=2),
+            designations=tuple((str(p["name"]), re.compile(str(p["regex"])))
+                               for p in load_json("models.json", data_dir).get("designation_patterns", [])),
             countries=Lexicon(rules, _entries(country_items, "code", "name")),
             importers=Lexicon(rules, _entries(importers, "id", "name")),
             made_in=Lexicon(rules, made_in, weak_len=0),
+            headstamps=Lexicon(rules, _entries(headstamps, "code", "maker"), weak_len=0),
             import_prefixes=Lexicon(rules, imports, weak_len=0),
             maker_country={str(m["id"]): str(m["country"]) for m in makers},
             maker_names={str(m["id"]): str(m["name"]) for m in makers},

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vision.interpret.resources import load_json
-from vision.interpret.text import LineView, ScriptRules, script_of
+from vision.interpret.text import LineView, ScriptRules, is_cyrillic, script_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ class Pattern:
     regex: re.Pattern[str]
     prior: float
     maker: str = ""
+    final: bool = False  # maker patterns cannot raise this shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,25 @@ class SerialToken:
     wildcard_score: float
     unreadable: tuple[tuple[int, tuple[tuple[str, float], ...]], ...]
     context: str  # e.g. "label SN", "maker glock"
+    originals: tuple[str, ...] = ()  # per position, the character as read (Cyrillic kept)
 
     @property
     def best(self) -> Reading:
         return self.readings[0]
+
+    @property
+    def cyrillic(self) -> bool:
+        return script_of(self.read) == "cyrillic"
+
+    def in_original_script(self, value: str, latin_of: Callable[[str], str]) -> str:
+        """``value`` with each position that agrees with the OCR's own Cyrillic letter written in
+        Cyrillic again (a serial stamped АБ 1234 stays АБ1234); other positions stay Latin."""
+        if not self.cyrillic or len(value) != len(self.originals):
+            return value
+        out = []
+        for ch, orig in zip(value, self.originals, strict=True):
+            out.append(orig if is_cyrillic(orig) and latin_of(orig) == ch else ch)
+        return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,7 @@ class SerialRules:
     def from_data(cls, data: Mapping[str, Any], separators: str) -> SerialRules:
         def pat(item: Mapping[str, Any]) -> Pattern:
             return Pattern(str(item["name"]), re.compile(str(item["regex"])), float(item["prior"]),
-                           str(item.get("maker", "")))
+                           str(item.get("maker", "")), bool(item.get("final", False)))
 
         return cls(
             generic=tuple(pat(p) for p in data["generic_patterns"]),
@@ -131,14 +147,13 @@ class SerialReader:
         r = self.rules
         if not (r.min_length <= len(value) <= r.max_length):
             return 0.0, "length"
-        best, name = r.default_prior, "other"
+        best, name, final = r.default_prior, "other", False
         for p in r.generic:
             if p.regex.match(value):
-                if p.prior > best or name == "other":
-                    best, name = p.prior, p.name
+                best, name, final = p.prior, p.name, p.final
                 break  # generic patterns are ordered: first match decides the shape
         for p in r.maker_patterns:
-            if p.maker in makers and p.regex.match(value) and p.prior > best:
+            if not final and p.maker in makers and p.regex.match(value) and p.prior > best:
                 best, name = p.prior, p.name
         if keyword and any(c.isdigit() for c in value):
             best = max(best, r.keyword_prior)
@@ -166,7 +181,13 @@ class SerialReader:
 
     def positions(self, view: LineView, a: int, b: int) -> list[list[tuple[str, float]]]:
         """Per position, the serial-alphabet alternatives (Latin look-alikes of Cyrillic merged)."""
-        out: list[list[tuple[str, float]]] = []
+        return [alts for alts, _ in self._positions(view, a, b)]
+
+    def latin(self, ch: str) -> str:
+        return self._script.char_to_latin(ch, visual=True)
+
+    def _positions(self, view: LineView, a: int, b: int) -> list[tuple[list[tuple[str, float]], str]]:
+        out: list[tuple[list[tuple[str, float]], str]] = []
         for ch, choice in zip(view.text[a:b], view.chars[a:b], strict=True):
             if ch.isspace():
                 continue
@@ -182,7 +203,7 @@ class SerialReader:
                 merged[latin] = merged.get(latin, 0.0) + p
             if not merged:
                 continue  # a stray symbol
-            out.append(sorted(merged.items(), key=lambda kv: -kv[1]))
+            out.append((sorted(merged.items(), key=lambda kv: -kv[1]), ch))
         return out
 
     def read(
@@ -194,7 +215,8 @@ class SerialReader:
         keyword: bool = False,
         context: str = "",
     ) -> SerialToken | None:
-        pos = self.positions(view, a, b)
+        with_originals = self._positions(view, a, b)
+        pos = [alts for alts, _ in with_originals]
         if not (self.rules.min_length <= len(pos) <= self.rules.max_length):
             return None
         beam = self._beam(pos)
@@ -242,6 +264,7 @@ class SerialReader:
             wildcard_score=wild_score,
             unreadable=tuple(unreadable),
             context=context,
+            originals=tuple(ch for _, ch in with_originals),
         )
 
     def _beam(self, pos: Sequence[Sequence[tuple[str, float]]]) -> list[tuple[str, float]]:

@@ -64,7 +64,7 @@ def test_calibre_notations(parser: CalibreParser, notation: str, canonical: str)
     assert parsed[0].name == canonical
 
 
-@pytest.mark.parametrize("text", ["123456", "M70", "2019", "7.65", "GLOCK", "AB123US", "12.03.2019"])
+@pytest.mark.parametrize("text", ["123456", "M70", "2019", "765", "GLOCK", "AB123US", "12.03.2019", "12"])
 def test_not_a_calibre(parser: CalibreParser, text: str) -> None:
     assert parser.parse(text) is None
 

@@ -115,6 +115,10 @@ def test_country_spellings(interpreter: Interpreter, line, text: str, country: s
         (["BERETTA", "MOD. 92FS"], "Beretta 92"),
         (["WALTHER", "PPK"], "Walther PPK"),
         (["VZ.61"], "vz. 61 Skorpion"),
+        (["АКМ"], "AKM"),
+        (["СКС"], "SKS"),
+        (["MP-40"], "MP 40"),
+        (["M2010"], "M2010"),  # designation pattern M<year>
     ],
 )
 def test_model_designations(interpreter: Interpreter, line, lines: list[str], model: str) -> None:  # type: ignore[no-untyped-def]
@@ -129,9 +133,15 @@ def test_model_read_with_lookalike_alternative(interpreter: Interpreter, line) -
     assert not _values(marks, MarkKind.SERIAL, 0.3)
 
 
-@pytest.mark.parametrize("text", ["PP", "92", "PM"])
+@pytest.mark.parametrize("text", ["PP 4411 X", "92", "SN PM 3321", "TT 7"])
 def test_short_model_names_need_their_maker(interpreter: Interpreter, line, text: str) -> None:  # type: ignore[no-untyped-def]
-    assert _values(interpreter.interpret([line(text)]), MarkKind.MODEL) == []
+    assert _values(interpreter.interpret([line(text)]), MarkKind.MODEL, 0.0) == []
+
+
+@pytest.mark.parametrize(("text", "model"), [("ТТ", "TT-33"), ("ПМ", "Makarov PM"), ("PP", "Walther PP")])
+def test_short_model_name_alone_is_a_guess(interpreter: Interpreter, line, text: str, model: str) -> None:  # type: ignore[no-untyped-def]
+    marks = [m for m in interpreter.interpret([line(text)]) if m.kind == MarkKind.MODEL]
+    assert marks[0].value == model and 0.5 <= marks[0].score < 0.6
 
 
 @pytest.mark.parametrize("text", ["GLOBAL", "COLTON", "ARSENIC", "CALL 911", "STARTER"])

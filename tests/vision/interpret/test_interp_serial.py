@@ -35,7 +35,8 @@ def confident(marks: tuple[MarkCandidate, ...]) -> list[str]:
         (["GLOCK", "AB123US"], "AB123US"),
         (["GLOCK", "BCDE123"], "BCDE123"),
         (["12345678-AB123"], "12345678AB123"),  # licence-prefixed US serial, hyphen omitted
-        (["АВ12345"], "AB12345"),  # Cyrillic look-alikes read as Latin
+        (["АБ 1234"], "АБ1234"),  # Cyrillic prefix kept in its script, joined to its number
+        (["BA 123456"], "BA123456"),  # spaced letter prefix
         (["1HGCM82633A004352"], "1HGCM82633A004352"),  # VIN-like, no context says otherwise
     ],
 )
@@ -44,6 +45,13 @@ def test_clean_serial_is_top_and_confident(interpreter: Interpreter, line, lines
     found = serials(marks)
     assert found and found[0].value == expected
     assert found[0].score >= CONFIDENT
+
+
+def test_cyrillic_serial_keeps_script_and_offers_latin(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
+    top = serials(interpreter.interpret([line("АВ12345")]))[0]
+    assert top.value == "АВ12345"
+    assert top.alternatives[0][0] == "AB12345"
+    assert "script=cyrillic" in top.detail and "latin=AB12345" in top.detail
 
 
 def test_clean_read_scores_near_point_nine(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
