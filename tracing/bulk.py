@@ -128,6 +128,10 @@ def rebuild_index(registry: Registry, chunk: int = 200_000) -> int:
                 conn.exec_driver_sql("INSERT INTO registry_keys (key, dr, record_id) VALUES (?, ?, ?)", rows)
             conn.exec_driver_sql("ANALYZE")
             _set_fingerprint(conn, registry)
+    if registry.dialect == "postgresql":  # index-only scans need the visibility map
+        with registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE registry_keys")
+            conn.exec_driver_sql("VACUUM ANALYZE registry_records")
     registry._index_ok = None
     return len(keys)
 

@@ -317,28 +317,28 @@ class Registry:
         by_depth: dict[int, list[int]] = {}
         for k, d in plan.keys.items():
             by_depth.setdefault(d, []).append(k)
-        cols = "r.id, r.serial_norm, r.serial_ncic, r.make, r.model, r.calibre"
+        cols = "id, serial_norm, serial_ncic, make, model, calibre"
+        if self.dialect == "postgresql":
+            # Two steps: with one statement the planner may hash-join a scan of the records.
+            ids: set[int] = set()
+            for depth, keys in sorted(by_depth.items()):
+                sql = "SELECT record_id FROM registry_keys WHERE key = ANY(%s) AND dr <= %s"
+                ids.update(r[0] for r in conn.exec_driver_sql(sql, (sorted(keys), depth)))
+            if not ids:
+                return []
+            sql = f"SELECT {cols} FROM registry_records WHERE id = ANY(%s)"
+            return list(conn.exec_driver_sql(sql, (sorted(ids),)).all())
         out: dict[int, Any] = {}
-        pg = self.dialect == "postgresql"
         for depth, keys in sorted(by_depth.items()):
             keys.sort()
-            step = len(keys) if pg else 30000
-            for i in range(0, len(keys), step):
-                part = keys[i : i + step]
-                if pg:
-                    sql = (
-                        f"SELECT {cols} FROM registry_records r WHERE r.id IN (SELECT record_id "
-                        "FROM registry_keys WHERE key = ANY(%s) AND dr <= %s)"
-                    )
-                    params: tuple[Any, ...] = (part, depth)
-                else:
-                    marks = ",".join("?" * len(part))
-                    sql = (
-                        f"SELECT {cols} FROM registry_records r WHERE r.id IN (SELECT record_id "
-                        f"FROM registry_keys WHERE key IN ({marks}) AND dr <= ?)"
-                    )
-                    params = (*part, depth)
-                for row in conn.exec_driver_sql(sql, params).all():
+            for i in range(0, len(keys), 30000):
+                part = keys[i : i + 30000]
+                marks = ",".join("?" * len(part))
+                sql = (
+                    f"SELECT {cols} FROM registry_records WHERE id IN (SELECT record_id "
+                    f"FROM registry_keys WHERE key IN ({marks}) AND dr <= ?)"
+                )
+                for row in conn.exec_driver_sql(sql, (*part, depth)).all():
                     out[row[0]] = row
         return list(out.values())
 
