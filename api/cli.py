@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--threads", type=int, default=0, help="inference threads (0 = all cores)")
     read.set_defaults(func=_read_command)
 
+    from api.service_cli import register as register_service
+
+    register_service(sub)
+
     try:
         tracing_cli = importlib.import_module("tracing.cli")
     except ModuleNotFoundError:
