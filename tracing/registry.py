@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracing.confusions import ConfusionModel, default_model, from_centi, to_centi
 from tracing.db import FINGERPRINT, create_engine, meta, migrate, record_keys, records
-from tracing.keys import KeyPlan, fingerprint, plan_keys, plan_many
+from tracing.keys import INDEX_DELETIONS, KeyPlan, fingerprint, plan_keys, plan_many
 from tracing.keys import record_keys as keys_of
 from tracing.normalise import normalise_serial, strip_embedded_letters
 from tracing.query import SerialQuery, parse_serial
@@ -105,6 +105,22 @@ def _record_of(row: Any) -> FirearmRecord:
     )
 
 
+_CAND_COLS = (
+    "id, serial_norm, serial_ncic, make, model, calibre, serial, type, country, importer, status, source, "
+    "reference, record_date, notes"
+)
+
+
+def _record_of_candidate(row: Any) -> FirearmRecord:
+    date = row[13]
+    if isinstance(date, str):  # SQLite through a raw statement
+        date = dt.date.fromisoformat(date)
+    return FirearmRecord(
+        id=row[0], make=row[3], model=row[4], calibre=row[5], serial=row[6], type=row[7], country=row[8],
+        importer=row[9], status=row[10], source=row[11], reference=row[12], date=date, notes=row[14],
+    )
+
+
 class Registry:
     """A firearm registry in one database. Thread-safe as far as its engine is."""
 
@@ -113,6 +129,8 @@ class Registry:
         self.model = model or default_model()
         self.dialect = engine.dialect.name
         self._index_ok: bool | None = None
+        # searches only read: no transaction to roll back when the connection goes back to the pool
+        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     def open(cls, settings: TracingSettings | None = None, *, upgrade: bool = True) -> Registry:
@@ -258,7 +276,8 @@ class Registry:
         note = plan.fallback if use_index else "index not used"
         if not note and not self.index_current():
             note = "index built for other look-alike classes: run `caliber registry reindex`"
-        with self.engine.connect() as conn:
+        # a scan streams through a server-side cursor, which needs a transaction
+        with (self.engine if note else self._read_engine).connect() as conn:
             rows: Iterable[Any]
             if not note:
                 rows = self._candidates(conn, plan)
@@ -270,7 +289,7 @@ class Registry:
             n_cand = 0
             for row in rows:
                 n_cand += 1
-                rid, norm, ncic, mk, md, cal = row
+                rid, norm, ncic, mk, md, cal = row[:6]
                 have: Attributes | None = None
                 for sc in scorers:
                     serial_s, view = sc.serial_score(norm, ncic)
@@ -285,11 +304,14 @@ class Registry:
                             scored[rid] = (s, serial_s, view, sc, row)
             ranked = sorted(scored.items(), key=lambda kv: (kv[1][0], kv[0]))
             top = ranked if limit is None else ranked[:limit]
-            full = self._fetch(conn, [rid for rid, _ in top])
+            if strategy == "index":
+                full = {rid: _record_of_candidate(v[4]) for rid, v in top}
+            else:
+                full = self._fetch(conn, [rid for rid, _ in top])
         hits = []
         for rid, (s, serial_s, view, sc, row) in top:
             rec = full[rid]
-            _, norm, ncic, mk, md, cal = row
+            _, norm, ncic, mk, md, cal = row[:6]
             lines = explain(sc, norm, ncic, view, want, Attributes.of(mk, md, cal), mk, md, cal)
             hits.append(Hit(rec, from_centi(s), from_centi(serial_s), view, tuple(lines)))
         return SearchResult(
@@ -314,28 +336,26 @@ class Registry:
         return qs
 
     def _candidates(self, conn: Connection, plan: KeyPlan) -> list[Any]:
-        by_depth: dict[int, list[int]] = {}
+        by_depth: list[list[int]] = [[] for _ in range(INDEX_DELETIONS + 1)]
         for k, d in plan.keys.items():
-            by_depth.setdefault(d, []).append(k)
-        cols = "id, serial_norm, serial_ncic, make, model, calibre"
+            by_depth[d].append(k)
         if self.dialect == "postgresql":
-            # Two steps: with one statement the planner may hash-join a scan of the records.
-            ids: set[int] = set()
-            for depth, keys in sorted(by_depth.items()):
-                sql = "SELECT record_id FROM registry_keys WHERE key = ANY(%s) AND dr <= %s"
-                ids.update(r[0] for r in conn.exec_driver_sql(sql, (sorted(keys), depth)))
+            # Two statements: joined in one, the planner may hash-join a scan of the records.
+            cond = " OR ".join(f"(key = ANY(%s) AND dr <= {d})" for d in range(len(by_depth)))
+            sql = f"SELECT DISTINCT record_id FROM registry_keys WHERE {cond}"
+            ids = [r[0] for r in conn.exec_driver_sql(sql, tuple(sorted(ks) for ks in by_depth))]
             if not ids:
                 return []
-            sql = f"SELECT {cols} FROM registry_records WHERE id = ANY(%s)"
-            return list(conn.exec_driver_sql(sql, (sorted(ids),)).all())
+            sql = f"SELECT {_CAND_COLS} FROM registry_records WHERE id = ANY(%s)"
+            return list(conn.exec_driver_sql(sql, (ids,)).all())
         out: dict[int, Any] = {}
-        for depth, keys in sorted(by_depth.items()):
+        for depth, keys in enumerate(by_depth):
             keys.sort()
             for i in range(0, len(keys), 30000):
                 part = keys[i : i + 30000]
                 marks = ",".join("?" * len(part))
                 sql = (
-                    f"SELECT {cols} FROM registry_records WHERE id IN (SELECT record_id "
+                    f"SELECT {_CAND_COLS} FROM registry_records WHERE id IN (SELECT record_id "
                     f"FROM registry_keys WHERE key IN ({marks}) AND dr <= ?)"
                 )
                 for row in conn.exec_driver_sql(sql, (*part, depth)).all():

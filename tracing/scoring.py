@@ -68,29 +68,36 @@ def compile_query(query: SerialQuery, model: ConfusionModel) -> CompiledQuery:
 
 
 def distance(cq: CompiledQuery, record: str, limit: int = INF) -> int:
-    """Weighted edit distance, or a value > ``limit`` as soon as it is certain to exceed it."""
+    """Weighted edit distance, or a value > ``limit`` as soon as it is certain to exceed it.
+
+    Only cells within ``limit / min(insertion, deletion)`` of the diagonal are computed: a path
+    through any other cell pays more than ``limit`` in insertions or deletions alone.
+    """
     ins, dele = cq.insertion, cq.deletion
-    m = len(record)
-    prev = [j * dele for j in range(m + 1)]
-    for table, default in zip(cq.tables, cq.defaults, strict=True):
-        cur = [prev[0] + ins]
-        best = cur[0]
+    n, m = len(cq.tables), len(record)
+    band = max(n, m) if limit >= INF else limit // min(ins, dele)
+    if abs(n - m) > band:
+        return INF
+    prev = [j * dele if j <= band else INF for j in range(m + 1)]
+    for i, (table, default) in enumerate(zip(cq.tables, cq.defaults, strict=True), start=1):
+        cur = [INF] * (m + 1)
+        best = cur[0] = i * ins if i <= band else INF
         get = table.get
-        for j in range(m):
-            v = prev[j] + get(record[j], default)
-            w = prev[j + 1] + ins
+        for j in range(max(1, i - band), min(m, i + band) + 1):
+            v = prev[j - 1] + get(record[j - 1], default)
+            w = prev[j] + ins
             if w < v:
                 v = w
-            w = cur[j] + dele
+            w = cur[j - 1] + dele
             if w < v:
                 v = w
-            cur.append(v)
+            cur[j] = v
             if v < best:
                 best = v
         if best > limit:
             return INF
         prev = cur
-    return prev[m]
+    return prev[m] if prev[m] <= limit else INF
 
 
 @dataclass(frozen=True, slots=True)

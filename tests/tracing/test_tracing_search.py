@@ -151,3 +151,32 @@ def test_scan_equals_index(registry: Registry) -> None:
         b = registry.search(q.query, make=q.make, limit=None, use_index=False)
         assert a.matched_ids == b.matched_ids
         assert [h.score for h in a.hits] == [h.score for h in b.hits]
+
+
+def _full_distance(reading: str, record: str) -> int:
+    cq = Scorer.build(parse_serial(reading, M), M).plain
+    n, m = len(cq), len(record)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for j in range(m + 1):
+        d[0][j] = j * cq.deletion
+    for i in range(1, n + 1):
+        d[i][0] = i * cq.insertion
+        for j in range(1, m + 1):
+            sub = cq.tables[i - 1].get(record[j - 1], cq.defaults[i - 1])
+            d[i][j] = min(d[i - 1][j - 1] + sub, d[i - 1][j] + cq.insertion, d[i][j - 1] + cq.deletion)
+    return d[n][m]
+
+
+def test_banded_distance_agrees_with_the_full_matrix() -> None:
+    import random
+
+    rnd = random.Random(4)
+    alphabet = "0123456789ABDSZGW"
+    for _ in range(1500):
+        reading = "".join(rnd.choice(alphabet + "?") for _ in range(rnd.randint(1, 9)))
+        record = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 9)))
+        cq = Scorer.build(parse_serial(reading, M), M).plain
+        exact = _full_distance(reading, record)
+        for limit in (0, 100, 175, 200, 300):
+            got = distance(cq, record, limit)
+            assert got == exact if exact <= limit else got > limit
