@@ -12,6 +12,7 @@ with the exact set from a brute-force scoring of every record. Prints times and 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -27,6 +28,7 @@ from benchmarks.registry_synth import Reading, generate, readings
 from tracing.bulk import bulk_insert, rebuild_index
 from tracing.confusions import default_model
 from tracing.db import create_engine, migrate
+from tracing.keys import fingerprint
 from tracing.records import FirearmRecord
 from tracing.registry import Registry
 from tracing.scoring import Scorer
@@ -165,20 +167,30 @@ def main(argv: list[str] | None = None) -> int:
     qs = readings(records, args.queries, model, seed=args.seed + 1)
     notes = [f"generated {len(records):,} records and {len(qs)} readings in {time.perf_counter() - t:.0f} s"]
 
-    t = time.perf_counter()
-    bf = BruteForce(records, model)
-    notes.append(f"brute-force arrays built in {time.perf_counter() - t:.0f} s")
     bf_row = Row("in-memory", "brute force (numpy, every record)")
+    cache = Path(args.data_dir) / f"truth_{args.records}_{args.seed}_{args.queries}_{fingerprint(model)}.json"
     truth: list[dict[int, int]] = []
-    for q in qs:
+    if cache.exists() and not args.rebuild:
+        saved = json.loads(cache.read_text("utf-8"))
+        truth = [{int(k): v for k, v in t.items()} for t in saved["truth"]]
+        bf_row.times = saved["times"]
+        notes.append(f"brute-force results read from {cache}")
+    else:
         t = time.perf_counter()
-        exp = bf.search(Scorer.build(q.query, model), q.make)
-        bf_row.times.append((time.perf_counter() - t) * 1000)
+        bf = BruteForce(records, model)
+        notes.append(f"brute-force arrays built in {time.perf_counter() - t:.0f} s")
+        for q in qs:
+            t = time.perf_counter()
+            truth.append(bf.search(Scorer.build(q.query, model), q.make))
+            bf_row.times.append((time.perf_counter() - t) * 1000)
+        del bf
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"truth": truth, "times": bf_row.times}), "utf-8")
+    for exp in truth:
         bf_row.candidates.append(len(records))
         bf_row.queries += 1
         bf_row.expected += len(exp)
         bf_row.found += len(exp)
-        truth.append(exp)
     rows = [bf_row]
     missing_truth = sum(1 for q, e in zip(qs, truth, strict=True) if q.truth_index >= 0 and q.truth_index not in e)
     kinds: dict[str, list[float]] = {}
