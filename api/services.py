@@ -158,5 +158,5 @@ class BatchRunner:
                 continue
             stored = svc.persist_reading(data, rec, options, batch.created_by, item.name, batch_id)
             svc.store.finish_item(batch_id, item.position, recognition_id=stored.id)
-        svc.store.finish_batch(batch_id)
         svc.audit.append(batch.created_by, "batch.finished", batch_id, {"total": batch.total})
+        svc.store.finish_batch(batch_id)

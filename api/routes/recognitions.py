@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
@@ -19,6 +20,7 @@ from api.workers import Busy, TimedOut
 from vision.intake import IntakeError
 from vision.pipeline import ReadOptions
 
+log = logging.getLogger("caliber.api")
 router = APIRouter(prefix="/v1/recognitions", tags=["recognitions"])
 
 AUTH = (ProblemCode.UNAUTHORIZED, ProblemCode.FORBIDDEN)
@@ -100,6 +102,10 @@ async def create_recognition(
     except IntakeError as exc:
         await run_in_threadpool(services.reject_upload, data, str(exc.code), principal.key_id, filename)
         raise Problem.from_intake(exc.code, str(exc)) from exc
+    except Exception as exc:  # a broken stage is an error, never an empty result
+        log.exception("reading failed")
+        services.metrics.recognitions.labels("internal_error").inc()
+        raise Problem(ProblemCode.INTERNAL_ERROR, "the reading failed; the error was logged") from exc
     stored = await run_in_threadpool(services.persist_reading, data, rec, options, principal.key_id, filename)
     return recognition_out(stored, [])
 
@@ -149,11 +155,12 @@ async def get_overlay(
     rec_id: str,
     principal: Annotated[Principal, Depends(require(Permission.VIEW))],
     services: Annotated[Services, Depends(get_services)],
-    max_side: Annotated[int | None, Query(ge=64, le=16384, description="long side of the image")] = None,
+    max_side: Annotated[int, Query(ge=64, le=16384, description="long side of the image (at most the "
+                                                                  "service's overlay_max_side)")] = 2048,
 ) -> Response:
     rec = await run_in_threadpool(_load, services, rec_id)
     data = await run_in_threadpool(services.evidence.get, rec.sha256)
-    side = min(max_side or services.settings.overlay_max_side, services.settings.overlay_max_side)
+    side = min(max_side, services.settings.overlay_max_side)
     png = await run_in_threadpool(lambda: render_overlay(data, rec.result, max_side=side,
                                                          max_pixels=services.settings.max_pixels))
     await run_in_threadpool(services.audit.append, principal.key_id, "export.overlay", rec_id,
