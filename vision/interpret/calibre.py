@@ -94,7 +94,7 @@ class CalibreParser:
                 left = chars[i - 1] if i > 0 else ""
                 right = chars[i + 1] if i + 1 < len(chars) else ""
                 after_number = (left.isdigit() or left == ".") and (right.isdigit() or right in {"", ".", "x", "m"})
-                before_number = left in {"", "."} and right.isdigit()
+                before_number = left in {"", ".", "x"} and right.isdigit()
                 if after_number or before_number:
                     chars[i] = _NUMERIC_LOOKALIKE[c]
         return "".join(chars)

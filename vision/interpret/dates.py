@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vision.interpret.resources import load_json
-from vision.interpret.text import LineView, ScriptRules
+from vision.interpret.text import LineView, ScriptRules, digit_fixed
 
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _ROMAN_RE = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$")
@@ -123,6 +123,10 @@ class DateReader:
             token = view.text[a:b]
             conf = view.mean_p(a, b)
             parsed = self.parse_date(token)
+            fixed = digit_fixed(token)
+            if parsed is None and fixed != token:
+                parsed = self.parse_date(fixed)
+                conf *= 0.9
             if parsed is not None:
                 value, q = parsed
                 out.append(DateMatch(value, view.index, (a, b), token, round(q * conf, 4), "date"))

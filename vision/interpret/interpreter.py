@@ -21,7 +21,7 @@ from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match
 from vision.interpret.proof import ProofMarkMatcher
 from vision.interpret.resources import GALLERY_DIR, load_json
 from vision.interpret.serial import SerialReader, SerialToken, ncic_key, script_note
-from vision.interpret.text import LineView, ScriptRules, script_of
+from vision.interpret.text import LineView, ScriptRules, digit_fixed, script_of
 from vision.types import MarkCandidate, MarkKind, Quad, TextLine
 
 KIND_ORDER = (
@@ -128,7 +128,7 @@ class Interpreter:
         found: list[Match] = []
         for f in facts:
             for m in self._dicts.makers.find(f.view):
-                if m.weak and m.cost > 0.0:
+                if m.weak and (m.cost > 0.0 or _before_number(f.view, m.span)):
                     continue
                 score = m.score * (0.85 if m.weak else 1.0)
                 if score < self.config.min_dictionary_score:
@@ -228,6 +228,8 @@ class Interpreter:
             for m in self._dicts.countries.find(f.view):
                 if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
                     continue
+                if m.weak and _before_number(f.view, m.span):
+                    continue  # 'UK 263444': two letters before a number are its prefix
                 if not f.free(*m.span):
                     continue
                 after_prefix = any(p.span[1] <= m.span[0] for p in prefix)
@@ -310,7 +312,7 @@ class Interpreter:
                 if f.excluded_from is not None and a >= f.excluded_from:
                     continue
                 for name, regex in self._label_patterns:
-                    if regex.match(token) and f.free(a, b):
+                    if (regex.match(token) or regex.match(digit_fixed(token))) and f.free(a, b):
                         f.claimed.append((a, b))
                         marks.append(MarkCandidate(MarkKind.OTHER, token, round(0.8 * f.view.mean_p(a, b), 4), (),
                                                    (f.view.index,), _detail(what=name, read=f.view.text[a:b])))
@@ -411,6 +413,14 @@ class Interpreter:
         )
         return MarkCandidate(MarkKind.SERIAL, value, score, tuple(alts[: self.config.max_alternatives]),
                              (tok.line,), detail)
+
+
+def _before_number(view: LineView, span: tuple[int, int]) -> bool:
+    """The token right after ``span`` on the line carries at least three digits."""
+    for a, b in view.tokens:
+        if a >= span[1]:
+            return sum(c.isdigit() for c in view.text[a:b]) >= 3
+    return False
 
 
 def _detail(extra: str = "", **fields: str) -> str:

@@ -64,7 +64,13 @@ class SerialToken:
 
     @property
     def cyrillic(self) -> bool:
-        return script_of(self.read) == "cyrillic"
+        """Every letter of the best reading was read as a Cyrillic letter (digits may have been
+        misread as Latin letters: 'ВЗ 2TO7')."""
+        value = self.readings[0].value if self.readings else ""
+        if len(value) != len(self.originals):
+            return False
+        letters = [o for v, o in zip(value, self.originals, strict=True) if v.isalpha() or is_cyrillic(o)]
+        return bool(letters) and all(is_cyrillic(o) for o in letters)
 
     def in_original_script(self, value: str, latin_of: Callable[[str], str]) -> str:
         """``value`` with each position that agrees with the OCR's own Cyrillic letter written in

@@ -175,6 +175,20 @@ def weighted_distance(rules: ScriptRules, key: str, slots: Sequence[Slot], limit
     return prev[m]
 
 
+_TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "T": "7", "Z": "2", "S": "5", "B": "8",
+             "G": "6", "A": "4"}
+
+
+def digit_fixed(token: str) -> str:
+    """A token that is mostly digits with its letter look-alikes read as digits ('1996-0Z-2O' ->
+    '1996-02-20'); other tokens unchanged."""
+    alnum = [c for c in token if c.isalnum()]
+    digits = sum(c.isdigit() for c in alnum)
+    if not alnum or digits * 2 < len(alnum):
+        return token
+    return "".join(_TO_DIGIT.get(c.upper(), c) for c in token)
+
+
 # --- line view ------------------------------------------------------------------------------
 
 

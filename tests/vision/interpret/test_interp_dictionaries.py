@@ -173,3 +173,18 @@ def test_cyrillic_original_kept(interpreter: Interpreter, line) -> None:  # type
 )
 def test_importers(interpreter: Interpreter, line, text: str, importer: str) -> None:  # type: ignore[no-untyped-def]
     assert importer in _values(interpreter.interpret([line(text)]), MarkKind.IMPORTER)
+
+
+@pytest.mark.parametrize(
+    ("text", "maker"),
+    [("ППУ", "Prvi Partizan"), ("PPU", "Prvi Partizan"), ("LC", "Lake City Army Ammunition Plant")],
+)
+def test_headstamp_codes_on_their_own(interpreter: Interpreter, line, text: str, maker: str) -> None:  # type: ignore[no-untyped-def]
+    assert maker in _values(interpreter.interpret([line(text)]), MarkKind.MAKER)
+
+
+@pytest.mark.parametrize("text", ["ЦЖ 756506", "БХ 38121"])
+def test_no_transliteration_coincidences(interpreter: Interpreter, line, text: str) -> None:  # type: ignore[no-untyped-def]
+    # ЦЖ is not CZ and БХ is not B&H: a Cyrillic read matches Latin spellings only by look-alikes
+    marks = interpreter.interpret([line(text)])
+    assert _values(marks, MarkKind.MAKER, 0.0) == [] and _values(marks, MarkKind.COUNTRY, 0.0) == []

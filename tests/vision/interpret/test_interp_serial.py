@@ -155,3 +155,26 @@ def test_serial_split_by_a_space_is_joined(interpreter: Interpreter, line) -> No
 def test_repeatable(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
     lines = [line("GLOCK"), line("AB123US"), line("9x19")]
     assert interpreter.interpret(lines) == interpreter.interpret(lines)
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["ИЧ 441397"], "ИЧ441397"),
+        (["UK 263444"], "UK263444"),  # two letters before a number are its prefix, not a country
+        (["VI 1995", "85047638"], "85047638"),  # Roman numeral + year is a date, not a serial
+        (["CRVENA ZASTAVA", "1956", "CS138US"], "CS138US"),  # a year stays a year beside a maker
+    ],
+)
+def test_top_serial_in_context(interpreter: Interpreter, line, texts: list[str], expected: str) -> None:  # type: ignore[no-untyped-def]
+    assert serials(interpreter.interpret([line(t) for t in texts]))[0].value == expected
+
+
+def test_cyrillic_prefix_with_digits_misread_as_latin(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
+    read = line("ВЗ 2TO7", alts={4: [("T", 0.55), ("7", 0.4)], 5: [("O", 0.6), ("0", 0.4)]})
+    assert serials(interpreter.interpret([read]))[0].value == "ВЗ2707"
+
+
+@pytest.mark.parametrize("texts", [["1996-0Z-2O"], ["ITEM 630/I4"], ["2022-0A-05"]])
+def test_misread_dates_and_labels_are_not_serials(interpreter: Interpreter, line, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    assert confident(interpreter.interpret([line(t) for t in texts])) == []
