@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracing.confusions import ConfusionModel, from_centi, to_centi
+from tracing.confusions import ConfusionModel, from_centi
 from tracing.normalise import (
     makes_agree,
     normalise_calibre,
     normalise_label,
-    strip_embedded_letters,
 )
 from tracing.query import SerialQuery, strip_query
 
@@ -163,13 +162,6 @@ class Scorer:
                     best, view = d + pen, "ncic"
         return best, view
 
-    def score(self, norm: str, ncic: str, want: Attributes, have: Attributes) -> tuple[int, str]:
-        s, view = self.serial_score(norm, ncic)
-        if s > self.max_cost:
-            return INF, view
-        return s + attribute_penalty(want, have, self.model), view
-
-
 # ---------------------------------------------------------------------------------------------
 # Explanations
 
@@ -239,14 +231,15 @@ def explain(
     lines: list[str] = []
     if view == "ncic":
         cq = scorer.stripped if scorer.stripped is not None else scorer.plain
-        lines.append(
-            f"letters between digits ignored (NCIC): reading {cq.query.best if scorer.stripped else scorer.query.best}"
-            f", record {ncic} (+{_fmt(model.ncic_embedded_letters)})"
-        )
         if scorer.stripped is not None:
-            cq = CompiledQuery(
-                strip_query(scorer.query), cq.tables, cq.defaults, cq.insertion, cq.deletion
-            )
+            cq = CompiledQuery(strip_query(scorer.query), cq.tables, cq.defaults, cq.insertion, cq.deletion)
+        read = scorer.query.best
+        lines.append(
+            f"letters between digits ignored (NCIC): reading {read}"
+            + (f" as {cq.query.best}" if cq.query.best != read else "")
+            + f", record {norm}" + (f" as {ncic}" if ncic != norm else "")
+            + f" (+{_fmt(model.ncic_embedded_letters)})"
+        )
         lines.extend(explain_alignment(cq, ncic, model))
     else:
         lines.extend(explain_alignment(scorer.plain, norm, model))
@@ -268,11 +261,3 @@ def explain(
         else:
             lines.append(f"{label} differs: record has {raw} (+{_fmt(pen)})")
     return lines
-
-
-def centi(x: float) -> int:
-    return to_centi(x)
-
-
-def ncic_form(norm: str) -> str:
-    return strip_embedded_letters(norm)
