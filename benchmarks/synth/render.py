@@ -185,9 +185,9 @@ def apply_method(maps: SurfaceMaps, mask: np.ndarray, method: str, size: int, rn
         maps.albedo += (cut - maps.albedo) * (amount * _blur(m, 0.5))[..., None]
         return variant or "cut"
     if method == "laser":
-        v = variant or ("frosted" if rng.random() < 0.4 else "dark")
-        if maps.name in ("anodised",) and not variant:
-            v = "frosted" if rng.random() < 0.8 else "dark"
+        # light (frosted) marks where they contrast: anodised, blued, polymer; dark elsewhere
+        light_share = 0.8 if maps.name in ("anodised", "blued", "polymer") else 0.2
+        v = variant or ("frosted" if rng.random() < light_share else "dark")
         s = _blur(m, 0.5)
         if v == "dark":
             level = float(rng.uniform(0.08, 0.35))

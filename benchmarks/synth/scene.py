@@ -229,7 +229,7 @@ def _size_class(spec: Spec, group: str, rng: Rng) -> tuple[str, int, int, float]
         text = long_side * float(rng.uniform(0.04, 0.09))
     elif cls == "phone":
         long_side = int(rng.integers(1400, 2600))
-        text = long_side * float(rng.uniform(0.012, 0.035))
+        text = long_side * float(rng.uniform(0.014, 0.045))
     else:
         long_side = 4000
         aspect = 4 / 3 if aspect >= 1 else 3 / 4

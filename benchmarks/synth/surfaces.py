@@ -79,8 +79,8 @@ def make_surface(name: str, h: int, w: int, rng: Rng) -> SurfaceMaps:
         height += 0.03 * fine
         spec_strength, shininess = 0.55, 35.0
         # holster wear: lighter patches
-        wear = np.clip(low - 1.0, 0, None)[..., None]
-        albedo = albedo + wear * (np.array(metal, F32) - albedo) * 0.35
+        wear = np.clip(low - 1.2, 0, 1)[..., None]
+        albedo = albedo + wear * (np.array(metal, F32) - albedo) * 0.15
     elif name == "parkerized":
         base = _tint((0.26, 0.27, 0.25), rng, 0.05)
         albedo = base * (1 + 0.08 * low[..., None] + 0.10 * fine[..., None] + 0.05 * mid[..., None])
@@ -88,14 +88,14 @@ def make_surface(name: str, h: int, w: int, rng: Rng) -> SurfaceMaps:
         spec_strength, shininess = 0.08, 6.0
         metal = (0.55, 0.55, 0.55)
     elif name in ("stainless", "scratched"):
-        base = _tint((0.62, 0.62, 0.63), rng, 0.06)
+        base = _tint((0.62, 0.62, 0.63), rng, 0.03)
         st = streaks(rng, h, w, float(rng.uniform(30, 120)))
         albedo = base * (1 + 0.04 * st[..., None] + 0.03 * low[..., None] + 0.015 * fine[..., None])
         height += 0.02 * st
         spec_strength, shininess = 0.6, 25.0
         metal = (0.85, 0.85, 0.86)
     elif name == "brushed":
-        base = _tint((0.52, 0.53, 0.55), rng, 0.08)
+        base = _tint((0.52, 0.53, 0.55), rng, 0.04)
         st = streaks(rng, h, w, float(rng.uniform(60, 250)), vertical=bool(rng.random() < 0.3))
         albedo = base * (1 + 0.12 * st[..., None] + 0.03 * low[..., None])
         height += 0.08 * st
@@ -156,7 +156,7 @@ def background(rng: Rng, h: int, w: int) -> np.ndarray:
     """What lies around the object: a table, a cloth, an evidence bag, a bench. RGB float32."""
     colour = [(0.35, 0.25, 0.15), (0.15, 0.15, 0.16), (0.55, 0.55, 0.52), (0.12, 0.18, 0.30),
               (0.70, 0.68, 0.60), (0.05, 0.05, 0.05)]
-    base = _tint(colour[int(rng.integers(len(colour)))], rng, 0.1)
+    base = _tint(colour[int(rng.integers(len(colour)))], rng, 0.04)
     # cheap at any size: build small and scale up
     sh, sw = max(4, h // 8), max(4, w // 8)
     low = smooth_noise(rng, sh, sw, max(sh, sw) / 4)
