@@ -115,6 +115,7 @@ class Interpreter:
         self._calibre(facts, marks)
         self._importers(facts, marks)
         countries = self._countries(facts, marks, makers)
+        self._proof_letters(facts, marks)
         self._labels_and_keywords(facts, marks)
         self._dates_found(facts, marks, countries, maker_ids)
         self._serial(facts, marks, maker_ids)
@@ -291,6 +292,20 @@ class Interpreter:
                 if f.free(a, b) and self._calibres.is_prefix(f.view.text[a:b]):
                     f.claimed.append((a, b))  # a calibre label whose value was not read
         marks.extend(best.values())
+
+    def _proof_letters(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> None:
+        for f in facts:
+            if len(f.view.tokens) > self._dicts.proof_max_tokens:
+                continue
+            for m in self._dicts.proof_letters.find(f.view):
+                whole = any(m.span == t for t in f.view.tokens) or m.read.replace(" ", "") == m.entry.id
+                if m.cost > 0.0 or not whole or not f.free(*m.span) or _before_number(f.view, m.span):
+                    continue
+                f.claimed.append(m.span)
+                marks.append(MarkCandidate(
+                    MarkKind.PROOF, m.entry.name, round(self._dicts.proof_score * m.score, 4), (), (m.line,),
+                    _detail(read=m.read, code=m.entry.id, country=m.entry.attrs.get("country", "")),
+                ))
 
     # --- labels, dates ----------------------------------------------------------------------------
 

@@ -171,6 +171,9 @@ class Dictionaries:
     importers: Lexicon
     made_in: Lexicon
     headstamps: Lexicon
+    proof_letters: Lexicon
+    proof_max_tokens: int
+    proof_score: float
     import_prefixes: Lexicon
     designations: tuple[tuple[str, re.Pattern[str]], ...]
     maker_country: Mapping[str, str]
@@ -184,6 +187,7 @@ class Dictionaries:
         countries = load_json("countries.json", data_dir)
         importers = load_json("importers.json", data_dir)["importers"]
         headstamps = load_json("headstamps.json", data_dir)["codes"]
+        proofs = load_json("proof_letters.json", data_dir)
         model_entries = [
             (Entry(str(m["name"]), str(m["name"]), {k: str(v) for k, v in m.items() if k in {"maker", "type"}
                                                     and v is not None}),
@@ -202,6 +206,9 @@ class Dictionaries:
             importers=Lexicon(rules, _entries(importers, "id", "name")),
             made_in=Lexicon(rules, made_in, weak_len=0),
             headstamps=Lexicon(rules, _entries(headstamps, "code", "maker"), weak_len=0),
+            proof_letters=Lexicon(rules, _entries(proofs["codes"], "code", "name"), weak_len=0),
+            proof_max_tokens=int(proofs["max_tokens"]),
+            proof_score=float(proofs["score"]),
             import_prefixes=Lexicon(rules, imports, weak_len=0),
             maker_country={str(m["id"]): str(m["country"]) for m in makers},
             maker_names={str(m["id"]): str(m["name"]) for m in makers},

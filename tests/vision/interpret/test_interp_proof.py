@@ -100,3 +100,23 @@ def test_symbol_like_line_is_matched(line) -> None:  # type: ignore[no-untyped-d
 def test_no_image_no_proof_marks(line) -> None:  # type: ignore[no-untyped-def]
     interpreter = build_interpreter()
     assert not [m for m in interpreter.interpret([line("*")]) if m.kind == MarkKind.PROOF]
+
+
+@pytest.mark.parametrize(
+    ("text", "proof"),
+    [
+        ("BNP", "Birmingham nitro proof"),
+        ("CIP", "C.I.P. proof"),
+        ("B C P", "Birmingham proof (crossed sceptres, B C P)"),
+        ("N", "German nitro proof (eagle over N)"),
+    ],
+)
+def test_proof_letters_read_as_text(line, text: str, proof: str) -> None:  # type: ignore[no-untyped-def]
+    marks = build_interpreter(gallery_dir=None).interpret([line(text)])
+    assert [m.value for m in marks if m.kind == MarkKind.PROOF] == [proof]
+
+
+def test_letters_before_a_number_are_a_serial_prefix(line) -> None:  # type: ignore[no-untyped-def]
+    marks = build_interpreter(gallery_dir=None).interpret([line("GP 1234567")])
+    assert not [m for m in marks if m.kind == MarkKind.PROOF]
+    assert next(m for m in marks if m.kind == MarkKind.SERIAL).value == "GP1234567"
