@@ -566,7 +566,18 @@ def _headstamp_plate(tokens: list[content.Line], size: int, surface: str, r_layo
                      r_surface: Rng, r_ink: Rng, details: dict[str, str]
                      ) -> tuple[SurfaceMaps, list[_Placed], np.ndarray, np.ndarray]:
     """A cartridge head seen from behind: rim, extractor groove, primer; tokens round the rim."""
+    pool = fonts.faces_with(weight="bold") + fonts.faces_with(weight="regular")
+    face = pool[int(r_layout.integers(len(pool)))]
+    font = fonts.load(face.path, size)
+    spacing = float(r_layout.uniform(0.1, 0.5)) * size
+    token_widths = [sum(float(font.getlength(ch)) + spacing for ch in t.text) - spacing for t in tokens]
+    gap_min = 1.2 * size  # between tokens, along the band
     radius = size / float(r_layout.uniform(0.2, 0.3))
+    primer_frac = float(r_layout.uniform(0.28, 0.36))
+    band_frac = (primer_frac + 1) / 2 + float(r_layout.uniform(-0.03, 0.05))
+    # the tokens must fit round the band (with gaps): grow the head when they would not
+    need = (sum(token_widths) + gap_min * len(tokens)) / (2 * math.pi * 0.9)
+    radius = max(radius, need / band_frac)
     side = int(2 * radius * float(r_layout.uniform(1.15, 1.6)))
     cx = cy = side / 2
     maps = make_surface(surface, side, side, r_surface)
@@ -577,7 +588,7 @@ def _headstamp_plate(tokens: list[content.Line], size: int, surface: str, r_layo
     maps.albedo[outside] = bg[outside]
     maps.spec[outside] = 0.05
     maps.height -= 6.0 * np.clip((rr - radius) / 2.0, 0, 1)  # falls off the edge of the head
-    primer_r = radius * float(r_layout.uniform(0.28, 0.36))
+    primer_r = radius * primer_frac
     primer = np.clip(primer_r - rr + 1, 0, 1)
     maps.albedo *= (1 - 0.25 * primer)[..., None]
     maps.height -= 1.5 * primer
@@ -586,22 +597,22 @@ def _headstamp_plate(tokens: list[content.Line], size: int, surface: str, r_layo
     maps.albedo *= (1 - 0.6 * soot)[..., None]
     maps.height -= 1.2 * np.exp(-(((rr - radius * 0.97) / 1.5) ** 2))  # rim edge
 
-    band_r = (primer_r + radius) / 2 + float(r_layout.uniform(-0.03, 0.05)) * radius
-    pool = fonts.faces_with(weight="bold") + fonts.faces_with(weight="regular")
-    face = pool[int(r_layout.integers(len(pool)))]
-    font = fonts.load(face.path, size)
-    spacing = float(r_layout.uniform(0.1, 0.5)) * size
+    band_r = radius * band_frac
     mask = np.zeros((side, side), F32)
     start = float(r_layout.uniform(-math.pi, math.pi))
     n = len(tokens)
     placed: list[_Placed] = []
     flip_bottom = bool(r_layout.random() < 0.5)
     pad = render.relief_extent("stamped", size)
-    for i, tok in enumerate(tokens):
-        centre_angle = start + 2 * math.pi * i / n  # angle of the token's middle (0 = +x)
+    # tokens in turn round the band, the free arc shared out evenly between them
+    free = 2 * math.pi - sum(token_widths) / band_r
+    cursor = start
+    centres: list[float] = []
+    for w_tok in token_widths:
+        centres.append(cursor + w_tok / band_r / 2)
+        cursor += w_tok / band_r + free / n
+    for tok, centre_angle, total in zip(tokens, centres, token_widths, strict=True):
         widths = [float(font.getlength(ch)) + spacing for ch in tok.text]
-        total = sum(widths) - spacing
-        # tokens at the bottom may face inwards so that they read from outside
         at_bottom = math.sin(centre_angle) > 0.3
         inward = flip_bottom and at_bottom
         arc = total / band_r
@@ -634,7 +645,7 @@ def _headstamp_plate(tokens: list[content.Line], size: int, surface: str, r_layo
     if r_layout.random() < 0.2:
         # NATO cross in a circle: a symbol, not a truth line
         details["symbol"] = "nato-cross"
-        ang = start + math.pi / n
+        ang = centres[-1] + (token_widths[-1] / band_r + free / n) / 2
         sx, sy = cx + band_r * math.cos(ang), cy + band_r * math.sin(ang)
         rad = max(3, int(size * 0.4))
         sym = np.zeros((side, side), np.uint8)
