@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
+# The HTTP service on 127.0.0.1:8000 with embedded defaults (SQLite and evidence under ./data).
+# With no API key yet it prints how to create one (`caliber keys create --role admin`).
 run: $(STAMP)
-	$(BIN)/caliber read sample_images/*
+	$(BIN)/caliber serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check vision api models tracing benchmarks tests

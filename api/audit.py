@@ -11,13 +11,14 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.db import audit_log
 
@@ -64,7 +65,7 @@ class AuditLog:
         primary key on ``seq`` makes a concurrent writer retry."""
         body = canonical(detail or {})
         with self._lock:
-            for _attempt in range(20):
+            for _attempt in range(50):
                 at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
                 try:
                     with self.engine.begin() as conn:
@@ -78,7 +79,9 @@ class AuditLog:
                                                                  subject=subject, detail=body, prev_hash=prev,
                                                                  hash=h))
                     return AuditEntry(seq, at, actor, action, subject, json.loads(body), prev, h)
-                except IntegrityError:
+                except (IntegrityError, OperationalError):
+                    # another process took this seq (or holds SQLite's write lock): read the new end, retry
+                    time.sleep(0.005 * (_attempt + 1))
                     continue
         raise RuntimeError("could not append to the audit log (too much contention)")
 

@@ -101,3 +101,23 @@ def test_cli_audit_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out
     assert "entry 3" in out and "edited" in out
+
+
+def test_concurrent_writers_on_sqlite_keep_one_chain(tmp_path: Path) -> None:
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    migrate(open_engine(url))
+    logs = [AuditLog(open_engine(url)) for _ in range(3)]  # separate engines and locks, like processes
+
+    def write(log: AuditLog) -> None:
+        for i in range(15):
+            log.append("k", "reading", f"r{i}", {"i": i})
+
+    threads = [threading.Thread(target=write, args=(log,)) for log in logs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result = verify(open_engine(url))
+    assert result.ok and result.entries == 45
