@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from vision.interpret.calibre import CalibreParser
 from vision.interpret.dates import DateReader
-from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match
+from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match, SlotCache
 from vision.interpret.proof import ProofMarkMatcher
 from vision.interpret.resources import GALLERY_DIR, load_json
 from vision.interpret.serial import SerialReader, SerialToken, ncic_key, script_note
@@ -53,6 +53,7 @@ class _LineFacts:
     exclusion: str = ""
     keyword_ends: list[int] = field(default_factory=list)  # char offsets where a serial label ends
     maker_spans: list[tuple[int, int]] = field(default_factory=list)  # claimed after models are read
+    cache: SlotCache = field(default_factory=dict)  # Latin slots of windows, shared by the dictionaries
 
     def free(self, a: int, b: int) -> bool:
         return not any(a < y and x < b for x, y in self.claimed)
@@ -128,7 +129,7 @@ class Interpreter:
     def _makers(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> list[Match]:
         found: list[Match] = []
         for f in facts:
-            for m in self._dicts.makers.find(f.view):
+            for m in self._dicts.makers.find(f.view, cache=f.cache):
                 if m.weak and (m.cost > 0.0 or _before_number(f.view, m.span)):
                     continue
                 score = m.score * (0.85 if m.weak else 1.0)
@@ -142,7 +143,7 @@ class Interpreter:
             if m.entry.id not in best or score > best[m.entry.id][0]:
                 best[m.entry.id] = (score, m)
         for f in facts:
-            for m in self._dicts.headstamps.find(f.view):
+            for m in self._dicts.headstamps.find(f.view, cache=f.cache):
                 # a headstamp code counts only as a token read on its own
                 if m.cost > 0.0 or f.view.text.strip() != m.read.strip() or not f.free(*m.span):
                     continue
@@ -164,7 +165,7 @@ class Interpreter:
     def _models(self, facts: list[_LineFacts], marks: list[MarkCandidate], maker_ids: set[str]) -> list[Match]:
         best: dict[str, Match] = {}
         for f in facts:
-            for m in self._dicts.models.find(f.view):
+            for m in self._dicts.models.find(f.view, cache=f.cache):
                 maker = m.entry.attrs.get("maker", "")
                 if m.weak and maker not in maker_ids:
                     whole_line = (m.cost == 0.0 and f.view.text.strip() == m.read.strip()
@@ -223,10 +224,11 @@ class Interpreter:
                 best[code] = (round(score, 4), how, lines)
 
         for f in facts:
-            prefix = [m for m in self._dicts.made_in.find(f.view) if m.score >= self.config.min_dictionary_score]
+            found_prefixes = self._dicts.made_in.find(f.view, cache=f.cache)
+            prefix = [m for m in found_prefixes if m.score >= self.config.min_dictionary_score]
             for m in prefix:
                 f.claimed.append(m.span)
-            for m in self._dicts.countries.find(f.view):
+            for m in self._dicts.countries.find(f.view, cache=f.cache):
                 if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
                     continue
                 if m.weak and _before_number(f.view, m.span):
@@ -254,7 +256,7 @@ class Interpreter:
     def _importers(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> None:
         best: dict[str, MarkCandidate] = {}
         for f in facts:
-            for m in self._dicts.importers.find(f.view):
+            for m in self._dicts.importers.find(f.view, cache=f.cache):
                 if (m.weak and m.cost > 0.0) or m.score < self.config.min_dictionary_score:
                     continue
                 if not f.free_of_all_but_makers(*m.span):
@@ -264,7 +266,7 @@ class Interpreter:
                                      _detail(read=m.read, country=m.entry.attrs.get("country", "")))
                 if m.entry.id not in best or cand.score > best[m.entry.id].score:
                     best[m.entry.id] = cand
-            for p in self._dicts.import_prefixes.find(f.view):
+            for p in self._dicts.import_prefixes.find(f.view, cache=f.cache):
                 if p.score < self.config.min_dictionary_score:
                     continue
                 f.claimed.append(p.span)
@@ -297,7 +299,7 @@ class Interpreter:
         for f in facts:
             if len(f.view.tokens) > self._dicts.proof_max_tokens:
                 continue
-            for m in self._dicts.proof_letters.find(f.view):
+            for m in self._dicts.proof_letters.find(f.view, cache=f.cache):
                 whole = any(m.span == t for t in f.view.tokens) or m.read.replace(" ", "") == m.entry.id
                 if m.cost > 0.0 or not whole or not f.free(*m.span) or _before_number(f.view, m.span):
                     continue
@@ -311,13 +313,13 @@ class Interpreter:
 
     def _labels_and_keywords(self, facts: list[_LineFacts], marks: list[MarkCandidate]) -> None:
         for f in facts:
-            for m in self._labels.find(f.view):
+            for m in self._labels.find(f.view, cache=f.cache):
                 if m.cost > 0.3 or not f.free(*m.span):
                     continue
                 f.claimed.append(m.span)
                 if f.excluded_from is None or m.span[0] < f.excluded_from:
                     f.excluded_from, f.exclusion = m.span[0], m.entry.id
-            for m in self._serial_keywords.find(f.view):
+            for m in self._serial_keywords.find(f.view, cache=f.cache):
                 if m.cost > 0.3 or not f.free(*m.span):
                     continue
                 f.claimed.append(m.span)

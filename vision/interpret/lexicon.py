@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from vision.interpret.resources import load_json
-from vision.interpret.text import LineView, ScriptRules, is_cyrillic, script_of, weighted_distance
+from vision.interpret.text import LineView, ScriptRules, Slot, is_cyrillic, script_of, weighted_distance
+
+SlotCache = dict[tuple[int, int, bool | None], list[Slot]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +68,9 @@ class Lexicon:
         weak_len: int = 2,
     ):
         self._rules = rules
+        self.max_key = 0
         by_canon: dict[str, list[Alias]] = defaultdict(list)
-        by_len: dict[int, list[Alias]] = defaultdict(list)
+        by_len: dict[tuple[int, str], list[Alias]] = defaultdict(list)
         max_words = 1
         for entry, spellings in entries:
             for spelling in spellings:
@@ -80,26 +83,37 @@ class Lexicon:
                 alias = Alias(entry, spelling, key, words, weak, script_of(spelling) == "cyrillic")
                 by_canon[rules.canonical(key)].append(alias)
                 if len(key) >= 5:
-                    by_len[len(key)].append(alias)
+                    # fuzzy candidates: same length +-1 and the same first or last character class
+                    # (one or two edits in a word of five or more leave one end intact)
+                    canon = rules.canonical(key)
+                    by_len[(len(key), "^" + canon[0])].append(alias)
+                    by_len[(len(key), "$" + canon[-1])].append(alias)
                 max_words = max(max_words, words)
+                self.max_key = max(self.max_key, len(key))
         self._by_canon = {k: tuple(v) for k, v in by_canon.items()}
         self._by_len = {k: tuple(v) for k, v in by_len.items()}
         self.max_words = min(max_words + 1, 6)
 
-    def find(self, view: LineView, allow_weak: bool = True) -> list[Match]:
+    def find(self, view: LineView, allow_weak: bool = True, cache: SlotCache | None = None) -> list[Match]:
+        """Best non-overlapping matches in a line. ``cache`` (one per line and request) shares the
+        Latin slots of each window between dictionaries."""
         found: list[Match] = []
         n = len(view.tokens)
+        if cache is None:
+            cache = {}
         for first in range(n):
             for last in range(first, min(n, first + self.max_words)):
                 a, b = view.span_text(first, last)
-                found.extend(self._match_window(view, a, b))
+                found.extend(self._match_window(view, a, b, cache))
         if not allow_weak:
             found = [m for m in found if not m.weak]
         return _non_overlapping(found)
 
-    def _match_window(self, view: LineView, a: int, b: int) -> list[Match]:
+    def _match_window(self, view: LineView, a: int, b: int, cache: SlotCache) -> list[Match]:
         rules = self._rules
         segment = view.text[a:b]
+        if b - a > 2 * self.max_key + 8:
+            return []
         cyrillic_read = script_of(segment) == "cyrillic"
         # a Cyrillic read matches Cyrillic spellings by transliteration, and Latin spellings only when
         # every Cyrillic letter in it is a look-alike of a Latin one (СССР ~ CCCP), never by sound
@@ -109,14 +123,21 @@ class Lexicon:
         best: dict[str, Match] = {}
         conf = view.mean_p(a, b)
         for visual in modes:
-            slots = view.slots(rules, a, b, visual)
+            key = (a, b, visual)
+            slots = cache.get(key)
+            if slots is None:
+                slots = cache[key] = view.slots(rules, a, b, visual)
             if not slots:
                 continue
             read_key = "".join(s[0] for s in slots)
-            candidates: list[Alias] = list(self._by_canon.get(rules.canonical(read_key), ()))
+            if len(read_key) > self.max_key + 1:
+                continue
+            canon = rules.canonical(read_key)
+            candidates: list[Alias] = list(self._by_canon.get(canon, ()))
             if len(read_key) >= 5:
                 for length in (len(read_key) - 1, len(read_key), len(read_key) + 1):
-                    candidates.extend(self._by_len.get(length, ()))
+                    candidates.extend(self._by_len.get((length, "^" + canon[0]), ()))
+                    candidates.extend(self._by_len.get((length, "$" + canon[-1]), ()))
             seen: set[tuple[str, str]] = set()
             for alias in candidates:
                 if cyrillic_read and alias.cyrillic != (visual is None):

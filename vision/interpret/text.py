@@ -103,6 +103,8 @@ class ScriptRules:
     def char_to_latin(self, ch: str, visual: bool) -> str:
         """One character to Latin. ``visual`` prefers the look-alike (Cyrillic В -> B), otherwise the
         sound (В -> V). Characters outside Cyrillic/Greek are only upper-cased and folded."""
+        if ch.isascii():
+            return ch.upper()
         up = ch.upper()
         if is_cyrillic(up) or is_greek(up) or up in self.homoglyphs:
             first, second = (
@@ -134,7 +136,8 @@ class ScriptRules:
     def sub_cost(self, a: str, b: str) -> float:
         if a == b:
             return 0.0
-        if self.canon.get(a, a) == self.canon.get(b, b):
+        canon = self.canon
+        if canon.get(a, a) == canon.get(b, b):
             return self.confusion_cost
         return 1.0
 
