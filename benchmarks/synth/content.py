@@ -144,8 +144,8 @@ HEADSTAMP_CALIBRES = (
 )
 
 
-def year(rng: Rng, short: bool = False) -> str:
-    y = int(rng.integers(1948, 2025))
+def year(rng: Rng, short: bool = False, first: int = 1948, last: int = 2025) -> str:
+    y = int(rng.integers(first, last + 1))
     return f"{y % 100:02d}" if short else str(y)
 
 
@@ -234,14 +234,16 @@ def evidence_label_lines(rng: Rng) -> list[Line]:
     prefix = _pick(rng, LABEL_PREFIXES)
     r = rng.random()
     if r < 0.4:
-        number = f"{year(rng, short=True)}-{_digits(rng, int(rng.integers(3, 6)))}"
+        number = f"{year(rng, short=True, first=1995, last=2026)}-{_digits(rng, int(rng.integers(3, 6)))}"
     elif r < 0.7:
-        number = f"{_digits(rng, int(rng.integers(1, 4)), lead_zero=False)}/{year(rng, short=True)}"
+        item = _digits(rng, int(rng.integers(1, 4)), lead_zero=False)
+        number = f"{item}/{year(rng, short=True, first=1995, last=2026)}"
     else:
         number = _digits(rng, int(rng.integers(1, 7)), lead_zero=False)
     lines = [Line(f"{prefix} {number}", "label")]
     if rng.random() < 0.4:
-        lines.append(Line(f"{year(rng)}-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}", "date"))
+        day = f"{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}"
+        lines.append(Line(f"{year(rng, first=1995, last=2026)}-{day}", "date"))
     return lines
 
 

@@ -255,6 +255,9 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
     surface = spec.surface or surfaces[int(r_content.integers(len(surfaces)))]
     method = "stamped" if group in ("headstamp",) else ("none" if group == "negative" else group)
     lines = _lines_for(group, r_content)
+    # an evidence tag lying on the part: numbers that are not serials
+    tagged = group in ("stamped", "engraved", "laser", "dot-peen") and r_content.random() < 0.12
+    tag = content.evidence_label_lines(r_content) if tagged else []
     size_cls, out_w, out_h, text_px = _size_class(spec, group, r_scene)
     details: dict[str, str] = {"method": method, "surface": surface, "size": size_cls}
 
@@ -272,7 +275,7 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
     else:
         plate_alpha = None
         maps, placed, mask = _flat_plate(lines, method, size, surface, want, r_layout, r_surface,
-                                         r_ink, details)
+                                         r_ink, details, tag, spec.draw_text)
     if spec.draw_text and placed and method != "none":
         variant = render.apply_method(maps, mask, method, size, r_ink, variant=details.pop("ink", ""))
         details["variant"] = variant
@@ -429,7 +432,8 @@ def _line_outline(p: _Placed) -> np.ndarray:
 
 def _flat_plate(lines: list[content.Line], method: str, size: int, surface: str,
                 want: tuple[int, int], r_layout: Rng, r_surface: Rng, r_ink: Rng,
-                details: dict[str, str]) -> tuple[SurfaceMaps, list[_Placed], np.ndarray]:
+                details: dict[str, str], tag: list[content.Line] | None = None,
+                draw_text: bool = True) -> tuple[SurfaceMaps, list[_Placed], np.ndarray]:
     """Lines stacked in one or two blocks on a flat plate of ``surface``."""
     masks: list[tuple[content.Line, np.ndarray]] = []
     base_style: render.TextStyle | None = None
@@ -475,6 +479,24 @@ def _flat_plate(lines: list[content.Line], method: str, size: int, surface: str,
         ph = max(total_h + 4 * size, want[1])
         ox = int(r_layout.uniform(2 * size, max(2 * size + 1, pw - total_w - 2 * size)))
         oy = int(r_layout.uniform(2 * size, max(2 * size + 1, ph - total_h - 2 * size)))
+    tag_masks: list[tuple[content.Line, np.ndarray, int, int]] = []
+    tag_box = (0, 0, 0, 0)
+    tag_size = max(10, int(size * float(r_layout.uniform(0.5, 0.8))))
+    if tag and method != "printed":
+        tstyle = _style_for("printed", True, tag_size, r_layout)
+        rendered = [(ln, render.render_line(ln.text, tstyle, r_ink).mask) for ln in tag]
+        margin = int(tag_size * 0.6)
+        tw = max(m.shape[1] for _, m in rendered) + 2 * margin
+        th = sum(m.shape[0] for _, m in rendered) + 2 * margin
+        tx = ox + total_w + int(float(r_layout.uniform(1.5, 3.0)) * size)
+        ty = max(size, oy + int(float(r_layout.uniform(-0.3, 0.6)) * total_h))
+        pw, ph = max(pw, tx + tw + 2 * size), max(ph, ty + th + 2 * size)
+        y = ty + margin
+        for ln, m in rendered:
+            tag_masks.append((ln, m, tx + margin, y))
+            y += m.shape[0]
+        tag_box = (tx, ty, tw, th)
+        details["tag"] = "evidence"
     bx = ox
     for block, (bw, bh) in zip(blocks, block_boxes, strict=True):
         y = oy + (total_h - bh) // 2
@@ -497,6 +519,20 @@ def _flat_plate(lines: list[content.Line], method: str, size: int, surface: str,
         render.paste(mask, m, x, y)
         placed.append(_Placed(ln.text, ln.kind, method if method != "none" else "none",
                               (float(x), float(y), float(x + m.shape[1]), float(y + m.shape[0]))))
+    if tag_masks:
+        tx, ty, tw, th = tag_box
+        paper = make_surface("paper-label", th, tw, r_surface)
+        sl = (slice(ty, ty + th), slice(tx, tx + tw))
+        maps.albedo[sl] = paper.albedo
+        maps.height[sl] = paper.height + 0.8
+        maps.spec[sl] = paper.spec
+        tag_mask = np.zeros((ph, pw), F32)
+        for ln, m, x, y in tag_masks:
+            render.paste(tag_mask, m, x, y)
+            placed.append(_Placed(ln.text, ln.kind, "printed",
+                                  (float(x), float(y), float(x + m.shape[1]), float(y + m.shape[0]))))
+        if draw_text:
+            render.apply_method(maps, tag_mask, "printed", tag_size, r_ink)
     if method == "printed" and r_surface.random() < 0.5:
         _barcode(mask, maps, placed, r_surface)
     if method == "none":
