@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -47,10 +48,13 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core; threads inside would only fight
 
 
-def _make_one(job: tuple[int, int, str, str]) -> list[dict[str, str]]:
-    index, seed, out_dir, commit = job
+def _make_one(job: tuple[int, int, str, str, str | None]) -> list[dict[str, str]]:
+    index, seed, out_dir, commit, size = job
     s = image_seed(seed, index)
-    sample = generate_sample(s, plan_spec(index))
+    spec = plan_spec(index)
+    if size:
+        spec = replace(spec, size=size)
+    sample = generate_sample(s, spec)
     name = f"images/synth_{index:04d}.jpg"
     (Path(out_dir) / name).write_bytes(sample.jpeg)
     base = {
@@ -74,10 +78,11 @@ def _make_one(job: tuple[int, int, str, str]) -> list[dict[str, str]]:
     return rows
 
 
-def generate(out: Path, count: int, seed: int, workers: int) -> list[dict[str, str]]:
+def generate(out: Path, count: int, seed: int, workers: int, size: str | None = None) -> list[dict[str, str]]:
+    """Write ``count`` images and the manifest; ``size`` forces one size class (for tests)."""
     (out / "images").mkdir(parents=True, exist_ok=True)
     commit = _code_version()
-    jobs = [(i, seed, str(out), commit) for i in range(count)]
+    jobs = [(i, seed, str(out), commit, size) for i in range(count)]
     results: Iterator[list[dict[str, str]]]
     if workers > 1:
         with Pool(workers, initializer=_init_worker) as pool:

@@ -18,13 +18,13 @@ REAL_DEV = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "real-d
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth")
-    make_dataset.generate(out, count=16, seed=7, workers=1)
+    make_dataset.generate(out, count=10, seed=7, workers=1, size="closeup")
     return out
 
 
 def test_tiny_set_round_trips(tiny: Path) -> None:
     ds = load_dataset(tiny)
-    assert len(ds.images) == 16
+    assert len(ds.images) == 10
     header = (tiny / "manifest.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[: len(MANIFEST_COLUMNS)] == list(MANIFEST_COLUMNS)
     assert header[len(MANIFEST_COLUMNS):] == ["method", "surface", "quad", "group"]
@@ -42,7 +42,7 @@ def test_tiny_set_round_trips(tiny: Path) -> None:
 
 
 def test_same_command_same_set(tiny: Path, tmp_path: Path) -> None:
-    make_dataset.generate(tmp_path, count=3, seed=7, workers=1)
+    make_dataset.generate(tmp_path, count=3, seed=7, workers=1, size="closeup")
     for name in ("synth_0000.jpg", "synth_0001.jpg", "synth_0002.jpg"):
         assert (tmp_path / "images" / name).read_bytes() == (tiny / "images" / name).read_bytes()
 
@@ -76,7 +76,7 @@ def test_tables_and_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert needle in text
     assert accuracy.main([str(tiny), "--reader", "oracle", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["images"] == 16
+    assert data["images"] == 10
     assert data["readers"]["oracle"]["groups"][OVERALL]["exact_rate"] == 1.0
 
 
