@@ -328,7 +328,7 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
     line_pts = [_line_outline(p) for p in placed]
     all_text = np.concatenate(line_pts) if line_pts else corners
 
-    def build(s: float, shift: np.ndarray) -> np.ndarray:
+    def build(s: float, shift: np.ndarray, angle: float) -> np.ndarray:
         src = cyl.forward(corners) if cyl else corners
         c = src.mean(axis=0)
         rot = np.array([[math.cos(math.radians(angle)), -math.sin(math.radians(angle))],
@@ -345,7 +345,17 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
     target = np.array([out_w * pos[0], out_h * pos[1]])
     s = scale
     margin = 0.03 * min(out_w, out_h)
-    hmat = build(s, target)
+    room = np.array([out_w, out_h]) - 2 * margin
+
+    def shrink_needed(a: float) -> float:
+        t = fwd(build(s, target, a), all_text)
+        return float(min(1.0, (room / np.maximum(1.0, t.max(axis=0) - t.min(axis=0))).min()))
+
+    # a phone is turned to frame a long line: prefer a quarter turn to shrinking the text a lot
+    if shrink_needed(angle) < 0.7:
+        angle = max((angle + 90.0, angle - 90.0, angle), key=shrink_needed)
+        details["rotation"] = f"{angle:.0f}"
+    hmat = build(s, target, angle)
     for _ in range(6):
         t = fwd(hmat, all_text)
         lo, hi = t.min(axis=0), t.max(axis=0)
@@ -353,7 +363,7 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
         room = np.array([out_w, out_h]) - 2 * margin
         if (span > room).any():
             s *= 0.95 * float((room / span).min())
-            hmat = build(s, target)
+            hmat = build(s, target, angle)
             continue
         shift = np.zeros(2)
         shift += np.maximum(0, margin - lo)
@@ -361,7 +371,7 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
         if not shift.any():
             break
         target = target + shift
-        hmat = build(s, target)
+        hmat = build(s, target, angle)
     details["scale"] = f"{s:.2f}"
 
     # render: background + warped plate
@@ -390,7 +400,7 @@ def generate_sample(seed: int, spec: Spec | None = None) -> Sample:
         image[y0:y1, x0:x1] = region * (1 - alpha) + np.asarray(warped, F32) * alpha
 
     if not spec.clean:
-        image = _camera_effects(image, r_camera, details, text_px)
+        image = _camera_effects(image, r_camera, details, text_px * s / scale)
     quality = spec.jpeg_quality or (95 if spec.clean else int(r_camera.integers(55, 96)))
     details["jpeg"] = str(quality)
     out = cv2.convertScaleAbs(image, alpha=255.0)  # saturating; noise below 0 is negligible
