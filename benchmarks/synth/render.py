@@ -247,8 +247,12 @@ def apply_method(maps: SurfaceMaps, mask: np.ndarray, method: str, size: int, rn
         depth = float(rng.uniform(0.8, 2.0)) * max(1.0, 0.03 * size)
         maps.height -= depth * groove
         cut = np.array(maps.metal_bright, F32)
-        amount = float(rng.uniform(0.4, 0.9)) if maps.name not in ("stainless", "brushed") else 0.2
-        maps.albedo += (cut - maps.albedo) * (amount * _blur(m, 0.5))[..., None]
+        if maps.name in ("stainless", "brushed"):
+            # on bright metal the cut shows by its relief and the dirt left in the groove
+            maps.albedo *= (1 - float(rng.uniform(0.15, 0.5)) * _blur(m, 0.5))[..., None]
+        else:
+            amount = float(rng.uniform(0.4, 0.9))
+            maps.albedo += (cut - maps.albedo) * (amount * _blur(m, 0.5))[..., None]
         return variant or "cut"
     if method == "laser":
         # light (frosted) marks where they contrast: anodised, blued, polymer; dark elsewhere

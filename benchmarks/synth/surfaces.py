@@ -44,7 +44,10 @@ def streaks(rng: Rng, h: int, w: int, length: float, vertical: bool = False) -> 
 
 
 def _tint(base: tuple[float, float, float], rng: Rng, jitter: float) -> np.ndarray:
-    return np.asarray(np.clip(np.array(base, F32) * (1 + rng.normal(0, jitter, 3).astype(F32)), 0, 1), F32)
+    """``base`` made lighter or darker by about ``jitter``, its hue shifted only a third as much."""
+    common = float(rng.normal(0, jitter))
+    hue = rng.normal(0, jitter / 3, 3).astype(F32)
+    return np.asarray(np.clip(np.array(base, F32) * (1 + common) * (1 + hue), 0, 1), F32)
 
 
 def add_scratches(maps: SurfaceMaps, rng: Rng, count: int, bright: bool = True) -> None:
