@@ -53,16 +53,14 @@ class ConfusionModel:
 
     @property
     def min_skeleton_edit(self) -> int:
-        """Lowest cost of any edit that changes the look-alike skeleton of a string.
+        """Lowest cost of an edit that changes the look-alike skeleton and that the index does not
+        enumerate on the reading's side.
 
-        Substitutions inside a class are free in the skeleton; everything else (a substitution
-        across classes, an insertion, a deletion) costs at least this much.
+        Substitutions inside a class are free in the skeleton; listed pairs across classes are
+        tried as alternatives of the reading (tracing.keys); what is left is an insertion, a
+        deletion or an unrelated substitution.
         """
-        cross = self.default_substitution
-        for (a, b), c in self.pairs.items():
-            if self.rep(a) != self.rep(b):
-                cross = min(cross, c)
-        return max(1, min(self.insertion, self.deletion, cross))
+        return max(1, min(self.insertion, self.deletion, self.default_substitution))
 
     def alternative_cost(self, p: float, p_best: float) -> int:
         """Cost of taking a lower-ranked alternative instead of the best reading."""
@@ -114,6 +112,7 @@ def parse_model(data: dict[str, Any]) -> ConfusionModel:
         pairs[(a, b)] = c
         pairs[(b, a)] = c
     attrs = data.get("attributes", {})
+    class_max = to_centi(float(data.get("class_max_cost", 0.3)))
     model = ConfusionModel(
         default_substitution=to_centi(float(data.get("default_substitution", 1.0))),
         insertion=to_centi(float(data.get("insertion", 1.0))),
@@ -127,7 +126,7 @@ def parse_model(data: dict[str, Any]) -> ConfusionModel:
         calibre_mismatch=to_centi(float(attrs.get("calibre_mismatch", 0.3))),
         pairs=pairs,
         homoglyphs={str(k): str(v) for k, v in data.get("homoglyphs", {}).items()},
-        classes=_classes(pairs),
+        classes=_classes({p: c for p, c in pairs.items() if c <= class_max}),
     )
     if min(model.insertion, model.deletion, model.default_substitution) <= 0:
         raise ValueError("insertion, deletion and default substitution must cost more than 0")

@@ -21,9 +21,10 @@ from itertools import combinations, product
 from tracing.confusions import ConfusionModel
 from tracing.normalise import skeleton, skeleton_char, strip_embedded_letters
 from tracing.query import SerialQuery, strip_query
+from tracing.scoring import CompiledQuery, compile_query
 
 INDEX_DELETIONS = 2
-MAX_PATHS = 256
+MAX_PATHS = 4096
 MAX_KEYS = 20_000
 
 
@@ -81,15 +82,20 @@ class KeyPlan:
         return not self.fallback
 
 
-def _paths(query: SerialQuery, model: ConfusionModel, budget: int) -> list[tuple[list[str | None], int]]:
-    """Skeleton readings of the lattice with their alternative cost, cheapest per class."""
+def _paths(cq: CompiledQuery, model: ConfusionModel, budget: int) -> list[tuple[list[str | None], int]]:
+    """Skeleton readings of the query with their cost, cheapest per class and position.
+
+    A position offers every character its compiled table prices below an unrelated substitution:
+    its own alternatives and their look-alikes across classes (e.g. 3 for a read 8), so that such
+    substitutions cost nothing in the skeleton and only the costlier edits count against it.
+    """
     slots: list[list[tuple[str | None, int]]] = []
-    for pos in query.positions:
+    for pos, table in zip(cq.query.positions, cq.tables, strict=True):
         if pos.wildcard:
             slots.append([(None, 0)])
             continue
         per_class: dict[str, int] = {}
-        for ch, cost in pos.alternatives:
+        for ch, cost in table.items():
             rep = skeleton_char(ch, model)
             if cost <= budget and cost < per_class.get(rep, 1 << 30):
                 per_class[rep] = cost
@@ -116,7 +122,7 @@ def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: dic
     if budget < 0:
         return ""
     m = model.min_skeleton_edit
-    paths = _paths(query, model, budget)
+    paths = _paths(compile_query(query, model), model, budget)
     if len(paths) > MAX_PATHS:
         return f"more than {MAX_PATHS} readings of the alternatives"
     classes = model.classes_list()
