@@ -33,6 +33,7 @@ class ConfusionModel:
     ncic_embedded_letters: int
     alternative_weight: float
     alternative_max: int
+    alternative_min_p: float
     make_mismatch: int
     model_mismatch: int
     calibre_mismatch: int
@@ -121,6 +122,7 @@ def parse_model(data: dict[str, Any]) -> ConfusionModel:
         ncic_embedded_letters=to_centi(float(data.get("ncic_embedded_letters", 0.25))),
         alternative_weight=float(data.get("alternative_weight", 0.25)),
         alternative_max=to_centi(float(data.get("alternative_max", 1.0))),
+        alternative_min_p=float(data.get("alternative_min_p", 0.05)),
         make_mismatch=to_centi(float(attrs.get("make_mismatch", 0.5))),
         model_mismatch=to_centi(float(attrs.get("model_mismatch", 0.3))),
         calibre_mismatch=to_centi(float(attrs.get("calibre_mismatch", 0.3))),

@@ -20,7 +20,7 @@ from itertools import combinations, product
 
 from tracing.confusions import ConfusionModel
 from tracing.normalise import skeleton, skeleton_char, strip_embedded_letters
-from tracing.query import SerialQuery, strip_query
+from tracing.query import Position, SerialQuery, strip_query
 from tracing.scoring import CompiledQuery, compile_query
 
 INDEX_DELETIONS = 2
@@ -123,6 +123,20 @@ def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: dic
         return ""
     m = model.min_skeleton_edit
     paths = _paths(compile_query(query, model), model, budget)
+    relaxed = 0
+    while len(paths) > MAX_PATHS and relaxed < INDEX_DELETIONS:
+        # Too many readings: plan the most ambiguous position as unknown. A wildcard matches
+        # whatever the position could, at no cost, so the keys still cover every record.
+        cq = compile_query(query, model)
+        widest = max(
+            (i for i, p in enumerate(query.positions) if not p.wildcard),
+            key=lambda i: len({skeleton_char(c, model) for c in cq.tables[i]}),
+        )
+        positions = list(query.positions)
+        positions[widest] = Position()
+        query = SerialQuery(tuple(positions), text=query.text)
+        paths = _paths(compile_query(query, model), model, budget)
+        relaxed += 1
     if len(paths) > MAX_PATHS:
         return f"more than {MAX_PATHS} readings of the alternatives"
     classes = model.classes_list()

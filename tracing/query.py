@@ -97,7 +97,8 @@ def query_from_choices(
 ) -> SerialQuery:
     """Per-position (character, probability) alternatives, e.g. from a CTC decoder's top-k.
 
-    A lower-ranked alternative costs ``alternative_weight * ln(p_best / p)``; a position whose best
+    A lower-ranked alternative costs ``alternative_weight * ln(p_best / p)``; alternatives less
+    likely than ``alternative_min_p`` are left out (the look-alike costs still apply); a position whose best
     reading is a space, hyphen or symbol is dropped; ``?`` as best reading is a wildcard.
     """
     positions: list[Position] = []
@@ -111,7 +112,9 @@ def query_from_choices(
             continue
         p_best = max(p for _, p in alts)
         pos = _position(
-            (normalise_char(c, model), model.alternative_cost(p, p_best)) for c, p in alts if c != WILDCARD
+            (normalise_char(c, model), model.alternative_cost(p, p_best))
+            for k, (c, p) in enumerate(alts)
+            if c != WILDCARD and (k == 0 or p >= model.alternative_min_p)
         )
         if pos is not None:
             positions.append(pos)

@@ -180,3 +180,23 @@ def test_banded_distance_agrees_with_the_full_matrix() -> None:
         for limit in (0, 100, 175, 200, 300):
             got = distance(cq, record, limit)
             assert got == exact if exact <= limit else got > limit
+
+
+@pytest.mark.parametrize(
+    ("choices", "record"),
+    [
+        # every position unsure between three look-alike groups: planned with relaxed positions
+        ([[("8", 0.4), ("B", 0.35), ("3", 0.25)]] * 2 + [[(c, 0.5), ("S", 0.3), ("6", 0.2)] for c in "345678"],
+         "B8345678"),
+        ([[(c, 0.5), ("Z", 0.3), ("7", 0.2)] for c in "B2345678"], "B2345678"),
+    ],
+)
+def test_ambiguous_lattices_agree_with_a_scan(
+    loaded: Registry, choices: list[list[tuple[str, float]]], record: str
+) -> None:
+    loaded.upsert([R(record, make="Zastava", reference="L")])
+    q = query_from_choices(choices, M)
+    a = loaded.search(q, limit=None)
+    b = loaded.search(q, limit=None, use_index=False)
+    assert a.matched_ids == b.matched_ids
+    assert record in {h.record.serial for h in a.hits}
