@@ -54,3 +54,31 @@ def test_import_trace_export(data_dir: Path, capsys: pytest.CaptureFixture[str])
 def test_bad_input_exit_code(data_dir: Path) -> None:
     assert run(["registry", "import", str(data_dir / "missing.csv")]) == 2
     assert run(["trace", "[AB"]) == 2
+
+
+def test_trace_from_a_recognition_file(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = data_dir / "reg.json"
+    src.write_text(json.dumps([{"serial": "B2345678", "make": "Zastava", "status": "stolen", "country": "Serbia"}]))
+    assert run(["registry", "import", str(src)]) == 0
+    assert run(["registry", "reindex"]) == 0
+    reading = {
+        "image": "x.jpg",
+        "sha256": "ef" * 32,
+        "lines": [{"text": "8Z345678", "confidence": 0.7, "quad": [[0, 0], [9, 0], [9, 2], [0, 2]],
+                   "chars": [[{"char": c, "p": 0.9}] for c in "8Z345678"]}],
+        "marks": [{"kind": "serial", "value": "8Z345678", "score": 0.7, "alternatives": [], "lines": [0]},
+                  {"kind": "maker", "value": "ZASTAVA", "score": 0.9, "alternatives": [], "lines": []}],
+        "warnings": [],
+        "provenance": {"sha256": "ef" * 32, "size_bytes": 99, "format": "JPEG", "width": 10, "height": 10},
+    }
+    rec = data_dir / "read.jsonl"
+    rec.write_text(json.dumps(reading) + "\n", "utf-8")
+    out = data_dir / "request.json"
+    code = run(["trace", "--recognition", str(rec), "--correct", "serial=B2345678", "--request", str(out)])
+    assert code == 0
+    doc = json.loads(out.read_text("utf-8"))
+    assert doc["photo"]["sha256"] == "ef" * 32
+    assert doc["firearm"]["serial"] == "B2345678" and doc["firearm"]["make"] == "ZASTAVA"
+    assert doc["corrections"][0]["read"] == "8Z345678"
+    assert doc["registry_check"]["hits"][0]["record"]["status"] == "stolen"
+    assert "B2345678" in capsys.readouterr().out
