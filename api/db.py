@@ -43,6 +43,7 @@ recognitions = sa.Table(
     sa.Column("options", sa.JSON, nullable=False),
     sa.Column("result", sa.JSON, nullable=False),  # api.serialize.recognition_to_dict, provenance included
     sa.Column("batch_id", sa.String(36)),
+    sa.Column("idempotency_key", sa.String(200)),  # unique per key id (migration 0002)
 )
 
 corrections = sa.Table(

@@ -28,7 +28,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def render_overlay(original: bytes, result: dict[str, Any], *, max_side: int = 2048,
+def render_overlay(original: bytes, result: dict[str, Any], max_side: int = 2048,
                    max_pixels: int = 60_000_000) -> bytes:
     """PNG of the upright photo (reduced to ``max_side``) with each line's quad and reading."""
     image = decode(original, max_pixels=max_pixels, max_bytes=max(len(original), 1))

@@ -39,6 +39,7 @@ class ProblemCode(StrEnum):
     ZIP_BOMB = "zip_bomb"
     ZIP_INVALID = "zip_invalid"
     NO_SERIAL = "no_serial"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     BUSY = "busy"
     TIMEOUT = "timeout"
     NOT_READY = "not_ready"
@@ -63,6 +64,7 @@ STATUS: dict[ProblemCode, int] = {
     ProblemCode.ZIP_BOMB: 413,
     ProblemCode.ZIP_INVALID: 422,
     ProblemCode.NO_SERIAL: 422,
+    ProblemCode.IDEMPOTENCY_CONFLICT: 409,
     ProblemCode.BUSY: 429,
     ProblemCode.TIMEOUT: 504,
     ProblemCode.NOT_READY: 503,
@@ -87,6 +89,7 @@ TITLES: dict[ProblemCode, str] = {
     ProblemCode.ZIP_BOMB: "Zip expands too much",
     ProblemCode.ZIP_INVALID: "Invalid zip",
     ProblemCode.NO_SERIAL: "Nothing to search for",
+    ProblemCode.IDEMPOTENCY_CONFLICT: "Idempotency key reused for another photo",
     ProblemCode.BUSY: "Too many requests in progress",
     ProblemCode.TIMEOUT: "Reading took too long",
     ProblemCode.NOT_READY: "Service not ready",

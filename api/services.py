@@ -69,13 +69,15 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def persist_reading(self, data: bytes, rec: Recognition, options: ReadOptions, actor: str, filename: str,
-                        batch_id: str | None = None) -> StoredRecognition:
-        """Store the original (by hash, once) and the result with its provenance; audit both."""
+                        batch_id: str | None = None, idempotency_key: str | None = None) -> StoredRecognition:
+        """Store the original (by hash, once) and the result with its provenance; audit both.
+
+        Raises ``DuplicateIdempotencyKey`` when a concurrent request with the same key won."""
         sha = self.evidence.put(data)
         result = recognition_to_dict(rec)
         stored = StoredRecognition(id=str(uuid.uuid4()), sha256=sha, size_bytes=len(data), filename=filename,
                                    created_at=now(), created_by=actor, options=options_dict(options), result=result,
-                                   batch_id=batch_id)
+                                   batch_id=batch_id, idempotency_key=idempotency_key)
         self.store.save_recognition(stored)
         self.audit.append(actor, "upload", sha, {"size_bytes": len(data), "format": result["provenance"]["format"],
                                                  "filename": filename, "batch_id": batch_id})

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from api.db import batch_items, batches, corrections, recognitions
 
@@ -44,6 +45,11 @@ class StoredRecognition:
     options: dict[str, Any]
     result: dict[str, Any]
     batch_id: str | None
+    idempotency_key: str | None = None
+
+
+class DuplicateIdempotencyKey(Exception):
+    """The caller already stored a reading under this idempotency key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +106,33 @@ class Store:
     # ---------------------------------------------------------------- recognitions
 
     def save_recognition(self, rec: StoredRecognition) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.insert(recognitions).values(
-                id=rec.id, sha256=rec.sha256, size_bytes=rec.size_bytes, filename=rec.filename[:500],
-                created_at=rec.created_at, created_by=rec.created_by, options=rec.options, result=rec.result,
-                batch_id=rec.batch_id,
-            ))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(recognitions).values(
+                    id=rec.id, sha256=rec.sha256, size_bytes=rec.size_bytes, filename=rec.filename[:500],
+                    created_at=rec.created_at, created_by=rec.created_by, options=rec.options, result=rec.result,
+                    batch_id=rec.batch_id, idempotency_key=rec.idempotency_key,
+                ))
+        except IntegrityError as exc:
+            if rec.idempotency_key and self.by_idempotency_key(rec.created_by, rec.idempotency_key) is not None:
+                raise DuplicateIdempotencyKey(rec.idempotency_key) from exc
+            raise
+
+    @staticmethod
+    def _stored(r: Any) -> StoredRecognition:
+        return StoredRecognition(r.id, r.sha256, r.size_bytes, r.filename, _utc(r.created_at), r.created_by,
+                                 dict(r.options), dict(r.result), r.batch_id, r.idempotency_key)
 
     def recognition(self, rec_id: str) -> StoredRecognition | None:
         with self.engine.connect() as conn:
             r = conn.execute(sa.select(recognitions).where(recognitions.c.id == rec_id)).first()
-        if r is None:
-            return None
-        return StoredRecognition(r.id, r.sha256, r.size_bytes, r.filename, _utc(r.created_at), r.created_by,
-                                 dict(r.options), dict(r.result), r.batch_id)
+        return None if r is None else self._stored(r)
+
+    def by_idempotency_key(self, created_by: str, key: str) -> StoredRecognition | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(recognitions).where(recognitions.c.created_by == created_by,
+                                                           recognitions.c.idempotency_key == key)).first()
+        return None if r is None else self._stored(r)
 
     def count_recognitions(self) -> int:
         with self.engine.connect() as conn:

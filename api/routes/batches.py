@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import get_reader, get_services, require
 from api.keys import Permission, Principal
 from api.problems import Problem, ProblemCode, problem_responses
-from api.routes.recognitions import read_upload
+from api.routes.common import read_upload
 from api.schemas import BatchItemOut, BatchOut
 from api.services import Reader, Services, options_dict
 from api.store import StoredBatch

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -13,10 +14,10 @@ from api.deps import get_reader, get_services, require
 from api.keys import Permission, Principal
 from api.overlay import render_overlay
 from api.problems import Problem, ProblemCode, problem_responses
+from api.routes.common import bounded, read_upload
 from api.schemas import CorrectionIn, CorrectionOut, MachineReading, ReadOptionsOut, RecognitionOut
 from api.services import Reader, Services
-from api.store import StoredCorrection, StoredRecognition, machine_reading
-from api.workers import Busy, TimedOut
+from api.store import DuplicateIdempotencyKey, StoredCorrection, StoredRecognition, machine_reading
 from vision.intake import IntakeError
 from vision.pipeline import ReadOptions
 
@@ -24,16 +25,6 @@ log = logging.getLogger("caliber.api")
 router = APIRouter(prefix="/v1/recognitions", tags=["recognitions"])
 
 AUTH = (ProblemCode.UNAUTHORIZED, ProblemCode.FORBIDDEN)
-
-
-async def read_upload(upload: UploadFile, limit: int) -> bytes:
-    """The uploaded bytes, refused past ``limit`` without reading further."""
-    buf = bytearray()
-    while chunk := await upload.read(1 << 20):
-        buf += chunk
-        if len(buf) > limit:
-            raise Problem(ProblemCode.TOO_LARGE, f"the file exceeds {limit:,} bytes")
-    return bytes(buf)
 
 
 def correction_out(c: StoredCorrection) -> CorrectionOut:
@@ -72,10 +63,12 @@ def _load(services: Services, rec_id: str) -> StoredRecognition:
     responses=problem_responses(
         *AUTH, ProblemCode.EMPTY, ProblemCode.NOT_AN_IMAGE, ProblemCode.CORRUPT, ProblemCode.UNSUPPORTED_FORMAT,
         ProblemCode.TOO_MANY_PIXELS, ProblemCode.TOO_LARGE, ProblemCode.REQUEST_TOO_LARGE,
-        ProblemCode.VALIDATION_ERROR, ProblemCode.BUSY, ProblemCode.TIMEOUT, ProblemCode.NOT_READY,
+        ProblemCode.VALIDATION_ERROR, ProblemCode.IDEMPOTENCY_CONFLICT, ProblemCode.BUSY, ProblemCode.TIMEOUT,
+        ProblemCode.NOT_READY,
     ),
 )
 async def create_recognition(
+    response: Response,
     image: Annotated[UploadFile, File(description="the photo")],
     principal: Annotated[Principal, Depends(require(Permission.READ_PHOTO))],
     services: Annotated[Services, Depends(get_services)],
@@ -84,30 +77,47 @@ async def create_recognition(
     temperature: Annotated[float, Form(ge=0.5, le=5.0, description="softens the recogniser's confidence")] = 2.0,
     min_confidence: Annotated[float, Form(ge=0.0, le=1.0, description="lines read with less are dropped")] = 0.3,
     det_max_side: Annotated[int | None, Form(ge=320, le=4096, description="size of the detection copy")] = None,
+    idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=200, description="a retry with the same key returns the first reading")] = None,
 ) -> RecognitionOut:
     settings = services.settings
     data = await read_upload(image, settings.max_upload_bytes)
+    if idempotency_key:
+        earlier = await run_in_threadpool(services.store.by_idempotency_key, principal.key_id, idempotency_key)
+        if earlier is not None:
+            return await run_in_threadpool(_replay, services, earlier, data, response)
     options = ReadOptions(top_k=top_k, temperature=temperature, min_confidence=min_confidence,
                           det_max_side=det_max_side)
     filename = image.filename or ""
     try:
-        rec = await services.pool.run(reader.read_bytes, data, options, timeout=settings.inference_timeout_s)
-    except Busy as exc:
-        services.metrics.rejected.labels("busy").inc()
-        raise Problem(ProblemCode.BUSY, f"{services.pool.capacity} readings are running or waiting; retry later",
-                      headers={"Retry-After": str(settings.retry_after_s)}) from exc
-    except TimedOut as exc:
-        services.metrics.rejected.labels("timeout").inc()
-        raise Problem(ProblemCode.TIMEOUT, f"the reading took longer than {settings.inference_timeout_s:g} s") from exc
+        rec = await bounded(services, reader.read_bytes, data, options)
     except IntakeError as exc:
         await run_in_threadpool(services.reject_upload, data, str(exc.code), principal.key_id, filename)
         raise Problem.from_intake(exc.code, str(exc)) from exc
+    except Problem:
+        raise
     except Exception as exc:  # a broken stage is an error, never an empty result
         log.exception("reading failed")
         services.metrics.recognitions.labels("internal_error").inc()
         raise Problem(ProblemCode.INTERNAL_ERROR, "the reading failed; the error was logged") from exc
-    stored = await run_in_threadpool(services.persist_reading, data, rec, options, principal.key_id, filename)
+    try:
+        stored = await run_in_threadpool(services.persist_reading, data, rec, options, principal.key_id, filename,
+                                         None, idempotency_key)
+    except DuplicateIdempotencyKey as exc:  # a concurrent request with the same key stored its reading first
+        earlier = await run_in_threadpool(services.store.by_idempotency_key, principal.key_id, str(exc))
+        if earlier is None:
+            raise
+        return await run_in_threadpool(_replay, services, earlier, data, response)
     return recognition_out(stored, [])
+
+
+def _replay(services: Services, earlier: StoredRecognition, data: bytes, response: Response) -> RecognitionOut:
+    if hashlib.sha256(data).hexdigest() != earlier.sha256:
+        raise Problem(ProblemCode.IDEMPOTENCY_CONFLICT,
+                      "this Idempotency-Key was used for another photo; use a new key for a new photo")
+    response.status_code = 200
+    response.headers["Idempotent-Replayed"] = "true"
+    return recognition_out(earlier, services.store.corrections(earlier.id))
 
 
 @router.get("/{rec_id}", response_model=RecognitionOut, summary="A stored recognition with its corrections",
@@ -161,8 +171,7 @@ async def get_overlay(
     rec = await run_in_threadpool(_load, services, rec_id)
     data = await run_in_threadpool(services.evidence.get, rec.sha256)
     side = min(max_side, services.settings.overlay_max_side)
-    png = await run_in_threadpool(lambda: render_overlay(data, rec.result, max_side=side,
-                                                         max_pixels=services.settings.max_pixels))
+    png = await bounded(services, render_overlay, data, rec.result, side, services.settings.max_pixels)
     await run_in_threadpool(services.audit.append, principal.key_id, "export.overlay", rec_id,
                             {"sha256": rec.sha256, "max_side": side})
     return Response(png, media_type="image/png")

@@ -47,11 +47,13 @@ def test_files_and_zip_with_progress(make_client: AppMaker) -> None:
     assert resp.headers["location"] == f"/v1/batches/{job['id']}"
     assert job["total"] == 4 and [i["name"] for i in job["items"]] == [
         "photos.zip/case/a.jpg", "photos.zip/case/b.jpg", "c.jpg", "notes.txt"]
-    assert reader.started.wait(5)
-    mid = client.get(resp.headers["location"], headers=hdr(keys["lab"])).json()
-    assert mid["status"] == "running" and mid["pending"] >= 3
-    reader.release.set()
-    reader.block = False
+    try:
+        assert reader.started.wait(5)
+        mid = client.get(resp.headers["location"], headers=hdr(keys["lab"])).json()
+        assert mid["status"] == "running" and mid["pending"] >= 3
+    finally:
+        reader.block = False
+        reader.release.set()
     done = _wait(client, keys["lab"], resp.headers["location"])
     assert done["status"] == "finished" and (done["done"], done["failed"], done["pending"]) == (3, 1, 0)
     assert done["items"][3]["error"]["code"] == "not_an_image"

@@ -45,12 +45,14 @@ def test_backpressure_429_with_retry_after(make_client: AppMaker) -> None:
     results: list[Any] = []
     first = threading.Thread(target=lambda: results.append(upload(client, keys["officer"], jpeg("A"))))
     first.start()
-    assert reader.started.wait(5)
-    busy = upload(client, keys["officer"], jpeg("B"))
-    body = assert_problem(busy, 429, "busy")
-    assert busy.headers["retry-after"] == "3" and "1 readings" in body["detail"]
-    reader.release.set()
-    first.join(10)
+    try:
+        assert reader.started.wait(5)
+        busy = upload(client, keys["officer"], jpeg("B"))
+        body = assert_problem(busy, 429, "busy")
+        assert busy.headers["retry-after"] == "3" and "1 readings" in body["detail"]
+    finally:
+        reader.release.set()
+        first.join(10)
     assert results[0].status_code == 201
     assert upload(client, keys["officer"], jpeg("C")).status_code == 201  # the slot came back
     assert 'caliber_rejected_total{reason="busy"} 1.0' in client.get("/metrics").text

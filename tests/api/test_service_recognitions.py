@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import stat
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,7 @@ from PIL import Image
 from api.schemas import RecognitionBody
 from api.serialize import recognition_to_dict
 from tests.api.conftest import AppMaker
-from tests.api.service_helpers import assert_problem, hdr, jpeg, upload
+from tests.api.service_helpers import FakeReader, assert_problem, hdr, jpeg, upload
 from tests.imaging import render_text_image, to_bytes
 from vision.pipeline import Pipeline
 
@@ -155,3 +157,52 @@ def test_missing_image_and_unknown_ids(make_client: AppMaker) -> None:
     assert_problem(client.post(f"/v1/recognitions/{rid}/corrections", json={"field": "serial", "value": ""},
                                headers=hdr(keys["admin"])), 422, "validation_error")
     assert_problem(client.delete(f"/v1/recognitions/{rid}", headers=hdr(keys["admin"])), 405, "method_not_allowed")
+
+
+def test_idempotency_key_replays_instead_of_reading_twice(make_client: AppMaker) -> None:
+    client, keys = make_client()
+    photo = jpeg("S/N 1")
+    first = client.post("/v1/recognitions", files={"image": ("a.jpg", photo, "image/jpeg")},
+                        headers={**hdr(keys["officer"]), "Idempotency-Key": "upload-1"})
+    again = client.post("/v1/recognitions", files={"image": ("a.jpg", photo, "image/jpeg")},
+                        headers={**hdr(keys["officer"]), "Idempotency-Key": "upload-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true" and again.json()["id"] == first.json()["id"]
+    other = client.post("/v1/recognitions", files={"image": ("b.jpg", jpeg("S/N 2"), "image/jpeg")},
+                        headers={**hdr(keys["officer"]), "Idempotency-Key": "upload-1"})
+    assert_problem(other, 409, "idempotency_conflict")
+    # keys are per caller: another key's "upload-1" is a new reading
+    mine = client.post("/v1/recognitions", files={"image": ("a.jpg", photo, "image/jpeg")},
+                       headers={**hdr(keys["lab"]), "Idempotency-Key": "upload-1"})
+    assert mine.status_code == 201 and mine.json()["id"] != first.json()["id"]
+    services = client.app.state.services  # type: ignore[attr-defined]
+    assert services.store.count_recognitions() == 2
+    assert [e.action for e in services.audit.entries()].count("reading") == 2
+
+
+def test_concurrent_retries_with_one_idempotency_key_store_one_reading(make_client: AppMaker) -> None:
+    reader = FakeReader()
+    reader.block = True
+    client, keys = make_client(reader, inference_workers=2)
+    photo = jpeg("S/N 3")
+    out: list[Any] = []
+
+    def send() -> None:
+        out.append(client.post("/v1/recognitions", files={"image": ("a.jpg", photo, "image/jpeg")},
+                               headers={**hdr(keys["officer"]), "Idempotency-Key": "same"}))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = 50
+        while reader.calls < 2 and deadline:  # both are reading before either stores
+            time.sleep(0.05)
+            deadline -= 1
+    finally:
+        reader.release.set()
+        for t in threads:
+            t.join(10)
+    assert sorted(r.status_code for r in out) == [200, 201]
+    assert len({r.json()["id"] for r in out}) == 1
+    assert client.app.state.services.store.count_recognitions() == 1  # type: ignore[attr-defined]
