@@ -371,8 +371,8 @@ class Interpreter:
             for k in range(len(free) - 1):
                 a, b, keyword = free[k]
                 a_next, b_next, kw_next = free[k + 1]
-                if view.text[b:a_next].strip() != "":
-                    continue
+                if view.text[b:a_next].strip(" :;|#-.") != "":
+                    continue  # only spaces or a separator misread between a prefix and its number
                 first, second = view.text[a:b], view.text[a_next:b_next]
                 letter_prefix = first.isalpha() and len(first) <= 3 and any(c.isdigit() for c in second)
                 if not (letter_prefix or min(len(first), len(second)) <= self.config.join_short_tokens):

@@ -271,7 +271,7 @@ class ProofMarkMatcher:
             alts = tuple((names[i].name, s) for i, s in m.ranked[1:4])
             if m.mark is None:
                 nearest = f"; nearest={m.ranked[0][0]} {m.ranked[0][1]:.2f}" if m.ranked else ""
-                out.append(MarkCandidate(MarkKind.PROOF, UNKNOWN_MARK, 0.5,
+                out.append(MarkCandidate(MarkKind.PROOF, UNKNOWN_MARK, 0.3,
                                          alts, idx, box_text + nearest))
                 continue
             kind = MarkKind.IMPORTER if m.mark.kind == "import" else MarkKind.PROOF
@@ -288,7 +288,7 @@ def looks_like_symbol(line: TextLine) -> bool:
     alnum = [c for c in line.text if c.isalnum()]
     if not alnum:
         return True
-    return len(alnum) <= 2 and line.confidence < 0.6
+    return len(alnum) <= 2 and line.confidence < 0.4
 
 
 def crop_box(shape: tuple[int, ...], quad: Quad, pad: float = 0.1) -> tuple[int, int, int, int]:

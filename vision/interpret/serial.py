@@ -97,6 +97,7 @@ class SerialRules:
     min_alternative_p: float
     beam_width: int
     readings_per_token: int
+    ocr_sharpen: float
     separators: frozenset[str]
 
     @classmethod
@@ -118,6 +119,7 @@ class SerialRules:
             min_alternative_p=float(data["min_alternative_p"]),
             beam_width=int(data["beam_width"]),
             readings_per_token=int(data["readings_per_token"]),
+            ocr_sharpen=float(data.get("ocr_sharpen", 1.0)),
             separators=frozenset(separators),
         )
 
@@ -194,22 +196,28 @@ class SerialReader:
 
     def _positions(self, view: LineView, a: int, b: int) -> list[tuple[list[tuple[str, float]], str]]:
         out: list[tuple[list[tuple[str, float]], str]] = []
+        sharpen = self.rules.ocr_sharpen
         for ch, choice in zip(view.text[a:b], view.chars[a:b], strict=True):
             if ch.isspace():
                 continue
-            if ch in self.rules.separators and choice.p >= 0.5:
-                continue  # hyphens, slashes, dots are omitted from serials (NCIC)
             merged: dict[str, float] = {}
             for alt, p in choice.alternatives:
-                latin = self._script.char_to_latin(alt, visual=True)
-                if len(latin) != 1 or latin not in self._alphabet:
-                    continue
-                if p < self.rules.min_alternative_p and merged:
-                    continue
-                merged[latin] = merged.get(latin, 0.0) + p
+                latin = self._script.char_to_latin(alt, visual=True)  # 'e', 'É' and 'E' are one letter
+                if len(latin) == 1 and latin in self._alphabet:
+                    merged[latin] = merged.get(latin, 0.0) + p
+            kept = sum(merged.values())
+            if ch in self.rules.separators and kept < 0.5:
+                continue  # hyphens, slashes, dots are omitted from serials (NCIC)
             if not merged:
                 continue  # a stray symbol
-            out.append((sorted(merged.items(), key=lambda kv: -kv[1]), ch))
+            # undo the recogniser's temperature; mass outside the serial alphabet or the top-k
+            # stays as one 'other' outcome, so a weak read stays weak
+            other = max(0.0, 1.0 - kept)
+            powered = {c: p ** sharpen for c, p in merged.items()}
+            norm = sum(powered.values()) + other ** sharpen
+            dist = sorted(((c, p / norm) for c, p in powered.items()), key=lambda kv: -kv[1])
+            dist = [dist[0]] + [(c, p) for c, p in dist[1:] if p >= self.rules.min_alternative_p]
+            out.append((dist, ch))
         return out
 
     def read(

@@ -171,7 +171,7 @@ def test_top_serial_in_context(interpreter: Interpreter, line, texts: list[str],
 
 
 def test_cyrillic_prefix_with_digits_misread_as_latin(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
-    read = line("ВЗ 2TO7", alts={4: [("T", 0.55), ("7", 0.4)], 5: [("O", 0.6), ("0", 0.4)]})
+    read = line("ВЗ 2TO7", alts={4: [("T", 0.5), ("7", 0.45)], 5: [("O", 0.5), ("0", 0.45)]})
     assert serials(interpreter.interpret([read]))[0].value == "ВЗ2707"
 
 
