@@ -3,6 +3,7 @@ and the ASGI middleware that limits request bodies and counts requests."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -38,18 +39,32 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class RequestTooLarge(StarletteHTTPException):
+class BodyProblem(StarletteHTTPException):
+    code = ProblemCode.REQUEST_TOO_LARGE
+
+
+class RequestTooLarge(BodyProblem):
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the request body exceeds {limit:,} bytes")
 
 
-class LimitAndCount:
-    """Refuses bodies over the limit for their path (declared or streamed) and records metrics."""
+class RequestTimedOut(BodyProblem):
+    code = ProblemCode.REQUEST_TIMEOUT
 
-    def __init__(self, app: ASGIApp, *, limit_for: Callable[[str], int], metrics: Metrics) -> None:
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"no part of the request body arrived for {seconds:g} s")
+
+
+class LimitAndCount:
+    """Refuses bodies over the limit for their path (declared or streamed), and bodies that stall
+    (no chunk for ``body_timeout`` seconds); records metrics."""
+
+    def __init__(self, app: ASGIApp, *, limit_for: Callable[[str], int], metrics: Metrics,
+                 body_timeout: float = 30.0) -> None:
         self.app = app
         self.limit_for = limit_for
         self.metrics = metrics
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,22 +89,29 @@ class LimitAndCount:
                 await resp(scope, receive, counting_send)
                 return
             seen = 0
+            body_done = False
 
             async def limited_receive() -> Message:
-                nonlocal seen
-                message = await receive()
+                nonlocal seen, body_done
+                if body_done:  # e.g. waiting for a disconnect while answering: no time limit
+                    return await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), self.body_timeout)
+                except TimeoutError as exc:
+                    raise RequestTimedOut(self.body_timeout) from exc
                 if message["type"] == "http.request":
                     seen += len(message.get("body", b""))
                     if seen > limit:
                         raise RequestTooLarge(limit)
+                    body_done = not message.get("more_body", False)
                 return message
 
             try:
                 await self.app(scope, limited_receive, counting_send)
-            except RequestTooLarge as exc:
+            except BodyProblem as exc:
                 if status["started"]:
                     raise
-                resp = problem_response(ProblemCode.REQUEST_TOO_LARGE, str(exc.detail), path)
+                resp = problem_response(exc.code, str(exc.detail), path)
                 await resp(scope, receive, counting_send)
         finally:
             route = scope.get("route")

@@ -34,6 +34,7 @@ class ProblemCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     VALIDATION_ERROR = "validation_error"
     REQUEST_TOO_LARGE = "request_too_large"
+    REQUEST_TIMEOUT = "request_timeout"
     TOO_MANY_FILES = "too_many_files"
     ZIP_PATH_TRAVERSAL = "zip_path_traversal"
     ZIP_BOMB = "zip_bomb"
@@ -59,6 +60,7 @@ STATUS: dict[ProblemCode, int] = {
     ProblemCode.METHOD_NOT_ALLOWED: 405,
     ProblemCode.VALIDATION_ERROR: 422,
     ProblemCode.REQUEST_TOO_LARGE: 413,
+    ProblemCode.REQUEST_TIMEOUT: 408,
     ProblemCode.TOO_MANY_FILES: 413,
     ProblemCode.ZIP_PATH_TRAVERSAL: 422,
     ProblemCode.ZIP_BOMB: 413,
@@ -84,6 +86,7 @@ TITLES: dict[ProblemCode, str] = {
     ProblemCode.METHOD_NOT_ALLOWED: "Method not allowed",
     ProblemCode.VALIDATION_ERROR: "Invalid request",
     ProblemCode.REQUEST_TOO_LARGE: "Request body too large",
+    ProblemCode.REQUEST_TIMEOUT: "Request body stalled",
     ProblemCode.TOO_MANY_FILES: "Too many files",
     ProblemCode.ZIP_PATH_TRAVERSAL: "Unsafe path in zip",
     ProblemCode.ZIP_BOMB: "Zip expands too much",
@@ -150,6 +153,7 @@ _HTTP_CODES = {
     403: ProblemCode.FORBIDDEN,
     404: ProblemCode.NOT_FOUND,
     405: ProblemCode.METHOD_NOT_ALLOWED,
+    408: ProblemCode.REQUEST_TIMEOUT,
     413: ProblemCode.REQUEST_TOO_LARGE,
     422: ProblemCode.VALIDATION_ERROR,
     429: ProblemCode.BUSY,

@@ -56,6 +56,8 @@ class ServiceSettings(BaseSettings):
     max_batch_files: int = Field(200, ge=1, le=100_000, description="photos in one batch")
     max_zip_ratio: float = Field(200.0, ge=2, description="compression ratio above which a zip member is a bomb")
 
+    request_body_timeout_s: float = Field(30.0, gt=0, le=3600, description="a body that stalls this long: 408")
+    max_open_batches: int = Field(20, ge=1, le=10_000, description="unfinished batches before 429")
     overlay_max_side: int = Field(2048, ge=256, le=16384)
     keep_alive_timeout_s: int = Field(5, ge=1, le=600)
 

@@ -44,7 +44,8 @@ def batch_out(b: StoredBatch) -> BatchOut:
     description="Multipart field `files`, repeated: photos, or zip archives of photos (members that leave "
                 "the archive's folder, or expand beyond the limits, refuse the whole request). Answers at once "
                 "with the job; follow `Location` for progress and results.",
-    responses=problem_responses(ProblemCode.UNAUTHORIZED, ProblemCode.FORBIDDEN, ProblemCode.TOO_MANY_FILES,
+    responses=problem_responses(ProblemCode.UNAUTHORIZED, ProblemCode.FORBIDDEN, ProblemCode.BUSY,
+                                ProblemCode.TOO_MANY_FILES,
                                 ProblemCode.ZIP_BOMB, ProblemCode.ZIP_PATH_TRAVERSAL, ProblemCode.ZIP_INVALID,
                                 ProblemCode.TOO_LARGE, ProblemCode.REQUEST_TOO_LARGE, ProblemCode.VALIDATION_ERROR),
 )
@@ -59,6 +60,11 @@ async def create_batch(
     det_max_side: Annotated[int | None, Form(ge=320, le=4096)] = None,
 ) -> JSONResponse:
     s = services.settings
+    open_batches = len(await run_in_threadpool(services.store.unfinished_batches))
+    if open_batches >= s.max_open_batches:
+        services.metrics.rejected.labels("batches").inc()
+        raise Problem(ProblemCode.BUSY, f"{open_batches} batches are still being read; retry later",
+                      headers={"Retry-After": str(s.retry_after_s * 10)})
     items: list[tuple[str, bytes]] = []
     total = 0
     for n, upload in enumerate(files):

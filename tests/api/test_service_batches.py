@@ -130,3 +130,21 @@ def test_unfinished_batch_resumes_after_restart(make_client: AppMaker) -> None:
     assert done["status"] == "finished" and done["done"] == 3
     ids = [i["recognition_id"] for i in done["items"]]
     assert len(set(ids)) == 3 and services.store.count_recognitions() == 3
+
+
+def test_too_many_open_batches_is_429(make_client: AppMaker) -> None:
+    reader = FakeReader()
+    reader.block = True
+    client, keys = make_client(reader, max_open_batches=1)
+    try:
+        first = client.post("/v1/batches", headers=hdr(keys["lab"]), files=[("files", ("a.jpg", jpeg(), "x/y"))])
+        assert first.status_code == 202
+        busy = client.post("/v1/batches", headers=hdr(keys["lab"]), files=[("files", ("b.jpg", jpeg(), "x/y"))])
+        assert_problem(busy, 429, "busy")
+        assert int(busy.headers["retry-after"]) > 0
+    finally:
+        reader.block = False
+        reader.release.set()
+    assert _wait(client, keys["lab"], first.headers["location"])["status"] == "finished"
+    assert client.post("/v1/batches", headers=hdr(keys["lab"]),
+                       files=[("files", ("b.jpg", jpeg(), "x/y"))]).status_code == 202

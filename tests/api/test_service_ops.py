@@ -178,3 +178,32 @@ def test_every_problem_code_is_documented(make_client: AppMaker) -> None:
     for code in ProblemCode:
         assert f"`{code}`" in description and code in STATUS and code in TITLES
     assert {str(c) for c in IntakeCode} <= {str(c) for c in ProblemCode}
+
+
+def test_stalled_body_is_408(make_client: AppMaker) -> None:
+    import asyncio
+    import json
+
+    client, keys = make_client(request_body_timeout_s=0.2)
+    app = client.app
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": b"--zz\r\n", "more_body": True}]
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return chunks.pop(0)
+        await asyncio.sleep(5)  # the client stops sending
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/recognitions", "raw_path": b"/v1/recognitions",
+             "query_string": b"", "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 5), "http_version": "1.1", "app": app,
+             "headers": [(b"x-api-key", keys["officer"].encode()),
+                         (b"content-type", b"multipart/form-data; boundary=zz")]}
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 3))  # type: ignore[arg-type]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+    assert start["status"] == 408 and body["code"] == "request_timeout"
