@@ -88,7 +88,8 @@ def create_app(
         settings=settings, engine=engine, reader=pipeline,
         pool=InferencePool(settings.inference_workers, settings.queue_size, on_done=metrics.inference.observe),
         evidence=EvidenceStore(settings.evidence_dir), store=Store(engine),
-        keys=KeyStore(engine, dev_mode=settings.dev_mode), audit=AuditLog(engine), metrics=metrics,
+        keys=KeyStore(engine, dev_mode=settings.dev_mode), audit=AuditLog(engine, settings.audit_head_file),
+        metrics=metrics,
         registry=registry,
     )
     if run_batches:

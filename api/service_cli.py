@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -66,7 +67,8 @@ def _keys_create(args: argparse.Namespace) -> int:
         return 2
     engine = _engine(settings)
     key, info = KeyStore(engine).create(args.role, args.label)
-    AuditLog(engine).append("cli", "key.created", info.id, {"role": str(info.role), "label": info.label})
+    AuditLog(engine, settings.audit_head_file).append("cli", "key.created", info.id,
+                                                      {"role": str(info.role), "label": info.label})
     print(key)
     print(f"caliber: key {info.id} ({info.role}) created; it is shown only now, keep it safe", file=sys.stderr)
     return 0
@@ -95,7 +97,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     if not KeyStore(engine).revoke(args.key_id):
         print(f"caliber: no active key {args.key_id}", file=sys.stderr)
         return 1
-    AuditLog(engine).append("cli", "key.revoked", args.key_id, {})
+    AuditLog(engine, settings.audit_head_file).append("cli", "key.revoked", args.key_id, {})
     print(f"caliber: key {args.key_id} revoked", file=sys.stderr)
     return 0
 
@@ -106,7 +108,8 @@ def _audit_verify(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None:
         return 2
-    result = verify(_engine(settings))
+    head_file = settings.audit_head_file if args.head_file is None else args.head_file
+    result = verify(_engine(settings), head_file if head_file.is_file() else None)
     if result.ok:
         print(f"audit log intact: {result.entries} entries")
         return 0
@@ -143,4 +146,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     audit = sub.add_parser("audit", help="the audit log")
     asub = audit.add_subparsers(dest="audit_command", required=True)
     ver = asub.add_parser("verify", help="check the hash chain; exit 1 naming the first bad entry")
+    ver.add_argument("--head-file", type=Path, default=None,
+                     help="recorded head to compare the end of the log with (default: DATA_DIR/audit-head.json)")
     ver.set_defaults(func=_audit_verify)

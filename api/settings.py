@@ -81,6 +81,10 @@ class ServiceSettings(BaseSettings):
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
 
+    @property
+    def audit_head_file(self) -> Path:
+        return self.data_dir / "audit-head.json"
+
     def max_request_bytes(self, path: str) -> int:
         """Largest body accepted on ``path`` (multipart framing included)."""
         if path.startswith("/v1/batches"):

@@ -38,7 +38,7 @@ def test_actions_are_audited_with_caller(make_client: AppMaker) -> None:
 def _chain(tmp_path: Path, n: int = 5) -> sa.Engine:
     engine = open_engine(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
     migrate(engine)
-    log = AuditLog(engine)
+    log = AuditLog(engine, tmp_path / "audit-head.json")
     for i in range(n):
         log.append("k1", "reading", f"r{i}", {"i": i, "marks": [{"value": f"S{i}"}]})
     return engine
@@ -62,19 +62,25 @@ def test_database_refuses_update_and_delete(tmp_path: Path) -> None:
     (sa.update(audit_log).where(audit_log.c.seq == 3).values(detail='{"i":3,"marks":[{"value":"X"}]}'), 3, "edited"),
     (sa.update(audit_log).where(audit_log.c.seq == 2).values(actor="k2"), 2, "edited"),
     (sa.delete(audit_log).where(audit_log.c.seq == 4), 4, "missing"),
-    (sa.delete(audit_log).where(audit_log.c.seq == 5), None, ""),  # dropping the tail: see below
+    (sa.delete(audit_log).where(audit_log.c.seq >= 4), 4, "missing"),  # the tail: caught by the recorded head
 ])
-def test_tampering_is_detected(tmp_path: Path, tamper: sa.Executable, bad: int | None, reason: str) -> None:
+def test_tampering_is_detected(tmp_path: Path, tamper: sa.Executable, bad: int, reason: str) -> None:
     engine = _chain(tmp_path)
     _unguard(engine)
     with engine.begin() as conn:
         conn.execute(tamper)
-    result = verify(engine)
-    if bad is None:
-        # a truncated tail still chains; it shows as fewer entries than the last known count
-        assert result.ok and result.entries == 4
-        return
+    result = verify(engine, tmp_path / "audit-head.json")
     assert not result.ok and result.first_bad == bad and reason in result.reason
+
+
+def test_truncated_tail_needs_the_recorded_head(tmp_path: Path) -> None:
+    engine = _chain(tmp_path)
+    _unguard(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(audit_log).where(audit_log.c.seq == 5))
+    assert verify(engine).ok  # the shorter chain still links
+    result = verify(engine, tmp_path / "audit-head.json")
+    assert not result.ok and result.first_bad == 5 and "recorded head is entry 5" in result.reason
 
 
 def test_rehashing_one_entry_breaks_the_next(tmp_path: Path) -> None:
@@ -90,8 +96,26 @@ def test_rehashing_one_entry_breaks_the_next(tmp_path: Path) -> None:
     assert not result.ok and result.first_bad == 3
 
 
+def test_rewriting_the_whole_chain_is_caught_by_the_head(tmp_path: Path) -> None:
+    from api.audit import GENESIS, entry_hash
+
+    engine = _chain(tmp_path)
+    _unguard(engine)
+    prev = GENESIS
+    with engine.begin() as conn:
+        for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).all():
+            h = entry_hash(r.seq, r.at, "forger", r.action, r.subject, r.detail, prev)
+            conn.execute(sa.update(audit_log).where(audit_log.c.seq == r.seq).values(actor="forger", prev_hash=prev,
+                                                                                      hash=h))
+            prev = h
+    assert verify(engine).ok
+    result = verify(engine, tmp_path / "audit-head.json")
+    assert not result.ok and result.first_bad == 5 and "recorded head" in result.reason
+
+
 def test_cli_audit_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("CALIBER_DATABASE_URL", f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    monkeypatch.setenv("CALIBER_DATA_DIR", str(tmp_path))
     engine = _chain(tmp_path)
     assert main(["audit", "verify"]) == 0
     assert "intact: 5 entries" in capsys.readouterr().out
@@ -101,6 +125,10 @@ def test_cli_audit_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out
     assert "entry 3" in out and "edited" in out
+    with engine.begin() as conn:
+        conn.execute(sa.delete(audit_log).where(audit_log.c.seq >= 3))
+    assert main(["audit", "verify"]) == 1  # the head recorded in the data directory is missing
+    assert "entry 3" in capsys.readouterr().out
 
 
 def test_concurrent_writers_on_sqlite_keep_one_chain(tmp_path: Path) -> None:
