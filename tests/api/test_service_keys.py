@@ -113,3 +113,8 @@ def test_cli_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert main(["keys", "revoke", principal.key_id]) == 1
     with pytest.raises(SystemExit):
         main(["keys", "create", "--role", "superuser"])
+
+
+def test_serve_refuses_unsafe_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--dev-mode"]) == 2
+    assert "loopback" in capsys.readouterr().err
