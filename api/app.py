@@ -104,7 +104,11 @@ def create_app(
             services.load_error = f"models failed to load: {exc}"
             log.error("%s", services.load_error)
         if services.registry is None:
-            services.registry = await run_in_threadpool(_open_registry, engine)
+            try:
+                services.registry = await run_in_threadpool(_open_registry, engine)
+            except Exception as exc:  # readings still work; /v1/traces answers not_ready with the reason
+                services.registry_error = f"the registry could not be opened: {exc}"
+                log.error("%s", services.registry_error)
         if services.batches is not None:
             services.batches.start()
         try:

@@ -32,7 +32,7 @@ def get_reader(services: Annotated[Services, Depends(get_services)]) -> Reader:
 
 def get_registry(services: Annotated[Services, Depends(get_services)]) -> Any:
     if services.registry is None:
-        raise Problem(ProblemCode.NOT_READY, "the registry is not open")
+        raise Problem(ProblemCode.NOT_READY, services.registry_error or "the registry is not open")
     return services.registry
 
 

@@ -8,7 +8,7 @@ import logging
 import queue
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -65,8 +65,8 @@ class Services:
     registry: Any = None  # tracing.registry.Registry, opened at start-up
     models_loaded: bool = False
     load_error: str = ""
+    registry_error: str = ""
     batches: BatchRunner | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def persist_reading(self, data: bytes, rec: Recognition, options: ReadOptions, actor: str, filename: str,
                         batch_id: str | None = None, idempotency_key: str | None = None) -> StoredRecognition:

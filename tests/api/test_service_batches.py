@@ -148,3 +148,11 @@ def test_too_many_open_batches_is_429(make_client: AppMaker) -> None:
     assert _wait(client, keys["lab"], first.headers["location"])["status"] == "finished"
     assert client.post("/v1/batches", headers=hdr(keys["lab"]),
                        files=[("files", ("b.jpg", jpeg(), "x/y"))]).status_code == 202
+
+
+def test_reader_failure_marks_the_item_not_the_batch(make_client: AppMaker) -> None:
+    client, keys = make_client(FakeReader(fail=RuntimeError("boom")))
+    resp = client.post("/v1/batches", headers=hdr(keys["lab"]), files=[("files", ("a.jpg", jpeg(), "x/y"))])
+    done = _wait(client, keys["lab"], resp.headers["location"])
+    assert done["status"] == "finished" and done["failed"] == 1
+    assert done["items"][0]["error"]["code"] == "internal_error" and "boom" not in done["items"][0]["error"]["detail"]

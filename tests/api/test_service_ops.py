@@ -207,3 +207,18 @@ def test_stalled_body_is_408(make_client: AppMaker) -> None:
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
     assert start["status"] == 408 and body["code"] == "request_timeout"
+
+
+def test_registry_that_cannot_open_leaves_readings_working(make_client: AppMaker,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.app
+
+    def broken(engine: Any) -> Any:
+        raise RuntimeError("migration 0003 failed")
+
+    monkeypatch.setattr(api.app, "_open_registry", broken)
+    client, keys = make_client()
+    assert upload(client, keys["officer"], jpeg()).status_code == 201
+    body = assert_problem(client.post("/v1/traces", json={"serial": "1"}, headers=hdr(keys["officer"])), 503,
+                          "not_ready")
+    assert "migration 0003" in body["detail"]
