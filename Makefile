@@ -21,7 +21,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check vision api models tracing benchmarks tests
-	$(BIN)/mypy vision models tracing api
+	$(BIN)/mypy vision models tracing api benchmarks
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q

@@ -53,7 +53,9 @@ def _rapidocr_reader(params: dict[str, Any]) -> Callable[[bytes], int]:
 
     def read(data: bytes) -> int:
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        out = engine(img)
+        if img is None:
+            raise ValueError("not an image")
+        out: Any = engine(img)
         return len(out.txts or ())
 
     return read

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-FONT_CANDIDATES = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-]
 
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    """Roboto Bold from the project's own font package (the same on every machine)."""
+    from benchmarks.synth.fonts import available_fonts, load
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        import font_roboto  # type: ignore[import-untyped]
-
-        roboto = Path(font_roboto.__file__).parent / "files" / "Roboto-Bold.ttf"
-        return ImageFont.truetype(str(roboto), size)
-    except (ImportError, OSError):
-        pass
-    for path in FONT_CANDIDATES:
-        if Path(path).is_file():
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size)
+    face = next(f for f in available_fonts() if f.name == "Roboto-Bold")
+    return load(face.path, size)
 
 
 def render_text_image(

@@ -1,5 +1,7 @@
-"""Fonts for the generator: Roboto (the ``font_roboto`` package of the ``bench`` extra) and the
-system DejaVu family when it is installed. Everything degrades to whatever is found."""
+"""Fonts for the generator, all from Python packages of the ``bench`` extra, so that the same seed
+gives the same image on every machine: Roboto (``font_roboto``) and the DejaVu family that the
+``matplotlib`` wheel carries (found on disk without importing matplotlib). System fonts are
+never used."""
 
 from __future__ import annotations
 
@@ -10,20 +12,14 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
 # file stem -> (weight, monospaced, condensed, serif)
 _DEJAVU: dict[str, tuple[str, bool, bool, bool]] = {
     "DejaVuSans": ("regular", False, False, False),
     "DejaVuSans-Bold": ("bold", False, False, False),
-    "DejaVuSans-ExtraLight": ("light", False, False, False),
-    "DejaVuSansCondensed": ("regular", False, True, False),
-    "DejaVuSansCondensed-Bold": ("bold", False, True, False),
     "DejaVuSansMono": ("regular", True, False, False),
     "DejaVuSansMono-Bold": ("bold", True, False, False),
     "DejaVuSerif": ("regular", False, False, True),
     "DejaVuSerif-Bold": ("bold", False, False, True),
-    "DejaVuSerifCondensed-Bold": ("bold", False, True, True),
 }
 _ROBOTO: dict[str, str] = {
     "Roboto-Thin": "light",
@@ -45,12 +41,20 @@ class FontFace:
     serif: bool = False
 
 
-def roboto_dir() -> Path | None:
-    spec = importlib.util.find_spec("font_roboto")
+def _package_subdir(package: str, *parts: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    d = Path(next(iter(spec.submodule_search_locations))) / "files"
+    d = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     return d if d.is_dir() else None
+
+
+def roboto_dir() -> Path | None:
+    return _package_subdir("font_roboto", "files")
+
+
+def dejavu_dir() -> Path | None:
+    return _package_subdir("matplotlib", "mpl-data", "fonts", "ttf")
 
 
 @lru_cache(maxsize=1)
@@ -63,14 +67,15 @@ def available_fonts() -> tuple[FontFace, ...]:
             p = rdir / f"{stem}.ttf"
             if p.is_file():
                 faces.append(FontFace(str(p), stem, weight))
-    if DEJAVU_DIR.is_dir():
+    ddir = dejavu_dir()
+    if ddir is not None:
         for stem, (weight, mono, cond, serif) in _DEJAVU.items():
-            p = DEJAVU_DIR / f"{stem}.ttf"
+            p = ddir / f"{stem}.ttf"
             if p.is_file():
                 faces.append(FontFace(str(p), stem, weight, mono, cond, serif))
     if not faces:
         raise RuntimeError(
-            "no fonts found: install the bench extra (pip install -e '.[bench]') for font_roboto"
+            "no fonts found: install the bench extra (pip install -e '.[bench]') for font_roboto and matplotlib"
         )
     return tuple(faces)
 
