@@ -41,8 +41,8 @@ Roles: **officer** (read, view, originals, corrections, traces), **lab** (all, b
 
 Errors are `application/problem+json` with a stable `code`: the intake codes (`empty`,
 `not_an_image`, `corrupt`, `unsupported_format`, `too_many_pixels`, `too_large`) and the service's
-(`unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `validation_error`, `request_too_large`,
-`request_timeout`, `too_many_files`, `zip_path_traversal`, `zip_bomb`, `zip_invalid`, `no_serial`,
+(`unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `validation_error`, `bad_request`,
+`request_too_large`, `request_timeout`, `too_many_files`, `zip_path_traversal`, `zip_bomb`, `zip_invalid`, `no_serial`,
 `idempotency_conflict`, `busy` (429 with Retry-After), `timeout`, `not_ready`, `internal_error`).
 
 Uploads may carry an `Idempotency-Key` header: a retry with the same key (and the same photo) returns

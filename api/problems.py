@@ -33,6 +33,7 @@ class ProblemCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     VALIDATION_ERROR = "validation_error"
+    BAD_REQUEST = "bad_request"
     REQUEST_TOO_LARGE = "request_too_large"
     REQUEST_TIMEOUT = "request_timeout"
     TOO_MANY_FILES = "too_many_files"
@@ -59,6 +60,7 @@ STATUS: dict[ProblemCode, int] = {
     ProblemCode.NOT_FOUND: 404,
     ProblemCode.METHOD_NOT_ALLOWED: 405,
     ProblemCode.VALIDATION_ERROR: 422,
+    ProblemCode.BAD_REQUEST: 400,
     ProblemCode.REQUEST_TOO_LARGE: 413,
     ProblemCode.REQUEST_TIMEOUT: 408,
     ProblemCode.TOO_MANY_FILES: 413,
@@ -85,6 +87,7 @@ TITLES: dict[ProblemCode, str] = {
     ProblemCode.NOT_FOUND: "Not found",
     ProblemCode.METHOD_NOT_ALLOWED: "Method not allowed",
     ProblemCode.VALIDATION_ERROR: "Invalid request",
+    ProblemCode.BAD_REQUEST: "Malformed request",
     ProblemCode.REQUEST_TOO_LARGE: "Request body too large",
     ProblemCode.REQUEST_TIMEOUT: "Request body stalled",
     ProblemCode.TOO_MANY_FILES: "Too many files",
@@ -149,6 +152,7 @@ def problem_response(
 
 
 _HTTP_CODES = {
+    400: ProblemCode.BAD_REQUEST,
     401: ProblemCode.UNAUTHORIZED,
     403: ProblemCode.FORBIDDEN,
     404: ProblemCode.NOT_FOUND,
@@ -178,11 +182,13 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = _HTTP_CODES.get(exc.status_code, ProblemCode.INTERNAL_ERROR)
+        code = _HTTP_CODES.get(exc.status_code, ProblemCode.BAD_REQUEST if exc.status_code < 500
+                               else ProblemCode.INTERNAL_ERROR)
         detail = str(exc.detail) if exc.detail else TITLES[code]
-        resp = problem_response(code, detail, request.url.path, dict(exc.headers or {}))
-        resp.status_code = exc.status_code
-        return resp
+        body = problem_body(code, detail, request.url.path)
+        body["status"] = exc.status_code
+        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON,
+                            headers=dict(exc.headers or {}))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(ProblemCode.INTERNAL_ERROR, "an unexpected error occurred; it was logged",

@@ -206,3 +206,11 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_reading(make_clie
     assert sorted(r.status_code for r in out) == [200, 201]
     assert len({r.json()["id"] for r in out}) == 1
     assert client.app.state.services.store.count_recognitions() == 1  # type: ignore[attr-defined]
+
+
+def test_malformed_multipart_is_bad_request(make_client: AppMaker) -> None:
+    client, keys = make_client()
+    resp = client.post("/v1/recognitions", content=b"--zz\r\nContent-Disposition: form-data\r\n\r\nx",
+                       headers={**hdr(keys["officer"]), "content-type": "multipart/form-data"})
+    body = assert_problem(resp, 400, "bad_request")
+    assert body["status"] == 400
