@@ -18,19 +18,19 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from `caliber keys create --role ROLE`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_reader(services: Annotated[Services, Depends(get_services)]) -> Reader:
+async def get_reader(services: Annotated[Services, Depends(get_services)]) -> Reader:
     if not services.models_loaded:
         raise Problem(ProblemCode.NOT_READY, services.load_error or "the models are still loading",
                       headers={"Retry-After": str(services.settings.retry_after_s)})
     return services.reader
 
 
-def get_registry(services: Annotated[Services, Depends(get_services)]) -> Any:
+async def get_registry(services: Annotated[Services, Depends(get_services)]) -> Any:
     if services.registry is None:
         raise Problem(ProblemCode.NOT_READY, services.registry_error or "the registry is not open")
     return services.registry
