@@ -75,6 +75,8 @@ class Interpreter:
         serial_keywords: Lexicon,
         label_patterns: Sequence[tuple[str, re.Pattern[str]]],
         keyword_prefix: re.Pattern[str],
+        measurement: re.Pattern[str] | None = None,
+        units: frozenset[str] = frozenset(),
         proof_matcher: ProofMarkMatcher | None = None,
         config: InterpretConfig | None = None,
     ):
@@ -87,6 +89,8 @@ class Interpreter:
         self._serial_keywords = serial_keywords
         self._label_patterns = tuple(label_patterns)
         self._keyword_prefix = keyword_prefix
+        self._measurement = measurement
+        self._units = units
         self.proof_matcher = proof_matcher
         self.config = config or InterpretConfig()
 
@@ -324,8 +328,16 @@ class Interpreter:
                     continue
                 f.claimed.append(m.span)
                 f.keyword_ends.append(m.span[1])
+            previous: tuple[int, int] | None = None
             for a, b in f.view.tokens:
                 token = self._rules.to_latin(f.view.text[a:b], visual=True)
+                compact = self._rules.compact(f.view.text[a:b], visual=True)
+                if self._measurement is not None and self._measurement.match(compact):
+                    f.claimed.append((a, b))  # 2000KG, 35PSI, 7.5J: a measurement, not a serial
+                elif (compact in self._units and previous is not None
+                      and any(c.isdigit() for c in f.view.text[previous[0]:previous[1]])):
+                    f.claimed.extend([previous, (a, b)])  # '2000 kg'
+                previous = (a, b)
                 if f.excluded_from is not None and a >= f.excluded_from:
                     continue
                 for name, regex in self._label_patterns:
@@ -336,6 +348,15 @@ class Interpreter:
                         break
             if f.excluded_from is not None:
                 rest = f.view.text[f.excluded_from:].strip()
+                if f.exclusion == "model label":
+                    # 'MODEL: K15543', 'TYP 3B': the designation after the label is a model
+                    label_end = max((m.span[1] for m in self._labels.find(f.view, cache=f.cache)
+                                     if m.span[0] == f.excluded_from), default=f.excluded_from)
+                    value = f.view.text[label_end:].strip(" :.")
+                    if value:
+                        marks.append(MarkCandidate(MarkKind.MODEL, value, round(0.6 * f.view.confidence, 4), (),
+                                                   (f.view.index,), _detail(read=rest, what="after a model label")))
+                    continue
                 marks.append(MarkCandidate(MarkKind.OTHER, rest, round(f.view.confidence, 4), (), (f.view.index,),
                                            _detail(what=f.exclusion)))
 
@@ -495,6 +516,8 @@ def build_interpreter(
     serial_data = load_json("serials.json", data_dir)
     labels, serial_kw, prefix = _keyword_lexicons(rules, serial_data)
     label_patterns = [(str(p["name"]), re.compile(str(p["regex"]))) for p in serial_data["label_patterns"]]
+    measurement = re.compile(str(serial_data["measurement_pattern"])) if "measurement_pattern" in serial_data else None
+    units = frozenset(str(u) for u in serial_data.get("measurement_units", []))
     matcher = ProofMarkMatcher.from_folder(gallery_dir) if gallery_dir is not None else None
     return Interpreter(
         rules=rules,
@@ -506,6 +529,8 @@ def build_interpreter(
         serial_keywords=serial_kw,
         label_patterns=label_patterns,
         keyword_prefix=prefix,
+        measurement=measurement,
+        units=units,
         proof_matcher=matcher,
         config=config,
     )

@@ -98,6 +98,7 @@ class SerialRules:
     beam_width: int
     readings_per_token: int
     ocr_sharpen: float
+    coverage_length_cap: int
     separators: frozenset[str]
 
     @classmethod
@@ -120,6 +121,7 @@ class SerialRules:
             beam_width=int(data["beam_width"]),
             readings_per_token=int(data["readings_per_token"]),
             ocr_sharpen=float(data.get("ocr_sharpen", 1.0)),
+            coverage_length_cap=int(data.get("coverage_length_cap", 0)),
             separators=frozenset(separators),
         )
 
@@ -206,8 +208,9 @@ class SerialReader:
                 if len(latin) == 1 and latin in self._alphabet:
                     merged[latin] = merged.get(latin, 0.0) + p
             kept = sum(merged.values())
-            if ch in self.rules.separators and kept < 0.5:
-                continue  # hyphens, slashes, dots are omitted from serials (NCIC)
+            best_latin = self._script.char_to_latin(ch, visual=True)
+            if kept < 0.5 and (ch in self.rules.separators or best_latin not in self._alphabet):
+                continue  # hyphens, slashes, dots, stars are omitted from serials (NCIC)
             if not merged:
                 continue  # a stray symbol
             # undo the recogniser's temperature; mass outside the serial alphabet or the top-k
@@ -235,6 +238,11 @@ class SerialReader:
             return None
         beam = self._beam(pos)
         coverage = sum(math.exp(lp) for _, lp in beam)
+        cap = self.rules.coverage_length_cap
+        if len(pos) > cap > 0:
+            # a long, specific token is not taken as less likely to be the serial than a short one:
+            # its read confidence counts as that of a token of ``cap`` characters
+            coverage = coverage ** (cap / len(pos))
         weighted: list[tuple[str, float, float, str]] = []
         for value, lp in beam:
             shape, name = self.shape_prior(value, makers, keyword)
