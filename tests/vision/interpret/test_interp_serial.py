@@ -178,3 +178,16 @@ def test_cyrillic_prefix_with_digits_misread_as_latin(interpreter: Interpreter, 
 @pytest.mark.parametrize("texts", [["1996-0Z-2O"], ["ITEM 630/I4"], ["2022-0A-05"]])
 def test_misread_dates_and_labels_are_not_serials(interpreter: Interpreter, line, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     assert confident(interpreter.interpret([line(t) for t in texts])) == []
+
+
+def test_vehicle_plate_numbers_around_a_vin(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
+    lines = [line("VOLKSWAGEN AG"), line("e1*2001/116*0211"), line("WVGZZZ1TZ9W061581"), line("2190 kg"),
+             line("1- 1110 kg"), line("3700KG"), line("35PSI"), line("MODEL: K15543")]
+    marks = interpreter.interpret(lines)
+    assert confident(marks) == ["WVGZZZ1TZ9W061581"]
+    assert "K15543" in [m.value for m in marks if m.kind == MarkKind.MODEL]
+
+
+@pytest.mark.parametrize("text", ["7.5J", "<7,5 J", "4,5 mm", "200 BAR"])
+def test_air_gun_markings_are_not_serials(interpreter: Interpreter, line, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert confident(interpreter.interpret([line(text)])) == []
