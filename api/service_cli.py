@@ -125,7 +125,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                        "options here override them.")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, default=None, help="photos read at the same time (default 1)")
+    serve.add_argument("--workers", type=int, default=None, help="photos read at the same time (default 2)")
     serve.add_argument("--dev-mode", action="store_true",
                        help=f"development mode: accept the published key {DEV_KEY} as an admin (loopback only)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))

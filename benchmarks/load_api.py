@@ -1,6 +1,6 @@
 """Load check of the HTTP service: concurrent uploads from this process to ``caliber serve`` in another.
 
-    python -m benchmarks.load_api [--requests 40] [--concurrency 4] [--workers 1] [--queue 8]
+    python -m benchmarks.load_api [--requests 40] [--concurrency 4] [--workers 2] [--threads 1] [--queue 8]
 
 Starts the service on 127.0.0.1 (a free port, a temporary data directory, nothing else needed),
 creates an integrator key with ``caliber keys create``, and sends ``--requests`` distinct photos
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--concurrency", type=int, default=4, help="uploads in flight at once (bounded)")
-    ap.add_argument("--workers", type=int, default=1, help="service: photos read at the same time")
-    ap.add_argument("--threads", type=int, default=0, help="service: onnxruntime threads per model (0 = all)")
+    ap.add_argument("--workers", type=int, default=2, help="service: photos read at the same time")
+    ap.add_argument("--threads", type=int, default=1, help="service: onnxruntime threads per model (0 = all)")
     ap.add_argument("--queue", type=int, default=8, help="service: requests waiting before 429")
     ap.add_argument("--max-retries", type=int, default=50, help="retries of a 429 before giving up")
     args = ap.parse_args(argv)
