@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import statistics
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from benchmarks.registry_bruteforce import BruteForce
 from benchmarks.registry_synth import Reading, generate, readings
+from tracing import scoring
 from tracing.bulk import bulk_insert, rebuild_index
 from tracing.confusions import default_model
 from tracing.db import create_engine, migrate
@@ -168,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     notes = [f"generated {len(records):,} records and {len(qs)} readings in {time.perf_counter() - t:.0f} s"]
 
     bf_row = Row("in-memory", "brute force (numpy, every record)")
-    costs = hashlib.sha256(repr(model).encode()).hexdigest()[:12]
+    # the reference depends on the costs and on the scoring code (thresholds, views)
+    costs = hashlib.sha256((repr(model) + inspect.getsource(scoring)).encode()).hexdigest()[:12]
     cache = Path(args.data_dir) / f"truth_{args.records}_{args.seed}_{args.queries}_{costs}.json"
     truth: list[dict[int, int]] = []
     if cache.exists() and not args.rebuild:

@@ -26,6 +26,7 @@ from tracing.scoring import CompiledQuery, compile_query
 INDEX_DELETIONS = 2
 MAX_PATHS = 4096
 MAX_KEYS = 20_000
+KEY_TARGET = 2_000
 
 
 def pack(s: str) -> int:
@@ -145,12 +146,18 @@ def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: dic
         wild = [i for i, s in enumerate(syms) if s is None]
         if k > INDEX_DELETIONS:
             return f"threshold allows {k} edits, the index covers {INDEX_DELETIONS}"
-        unexpanded = wild[: max(0, INDEX_DELETIONS - k)]
-        expanded = wild[len(unexpanded) :]
-        known = len(syms) - len(unexpanded)
-        estimate = len(classes) ** len(expanded) * sum(_comb(known, t) for t in range(k + 1))
+        # Expanded unknowns give precise keys (one per class); unexpanded ones cost a record
+        # deletion each and match loosely. Expand as many as a modest key count allows.
+        most = min(len(wild), INDEX_DELETIONS - k)
+        for u in range(0, most + 1):
+            known = len(syms) - u
+            estimate = len(classes) ** (len(wild) - u) * sum(_comb(known, t) for t in range(k + 1))
+            if estimate <= KEY_TARGET or u == most:
+                break
         if len(keys) + estimate > MAX_KEYS:
             return f"{len(wild)} unknown positions need about {estimate} index keys"
+        unexpanded = wild[:u]
+        expanded = wild[u:]
         drop = set(unexpanded)
         for fill in product(classes, repeat=len(expanded)):
             filled = list(syms)

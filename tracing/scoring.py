@@ -24,8 +24,14 @@ INF = 1 << 30
 
 
 def default_max_cost(query: SerialQuery) -> int:
-    """Threshold in centi-costs: a quarter of a character per known position, between 1.0 and 2.0."""
-    return max(100, min(200, 25 * query.known))
+    """Threshold in centi-costs: a quarter of a character per known position, at most 2.0.
+
+    Without unknown positions the floor is 1.0 (one unrelated character on a short serial).
+    Each unknown position takes a quarter off, floor 0.5: a reading with holes carries less
+    evidence, and ``1?3??`` within a whole unrelated character would match most short serials.
+    """
+    w = query.wildcards
+    return max(100 if w == 0 else 50, min(200, 25 * query.known) - 25 * w)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +136,9 @@ class Scorer:
     plain: CompiledQuery
     stripped: CompiledQuery | None  # None when the reading has no embedded letters
     max_cost: int
-
-    @property
-    def min_indel(self) -> int:
-        return min(self.plain.insertion, self.plain.deletion)
+    min_indel: int
+    plain_len: int
+    stripped_len: int
 
     @classmethod
     def build(cls, query: SerialQuery, model: ConfusionModel, max_cost: int | None = None) -> Scorer:
@@ -145,18 +150,22 @@ class Scorer:
             compile_query(query, model),
             stripped,
             default_max_cost(query) if max_cost is None else max_cost,
+            min(model.insertion, model.deletion),
+            len(query),
+            len(sq),
         )
 
     def serial_score(self, norm: str, ncic: str, limit: int | None = None) -> tuple[int, str]:
         """(score, view) with view 'plain' or 'ncic'; score > limit means 'too far'."""
         lim = self.max_cost if limit is None else limit
-        far = abs(len(norm) - len(self.plain)) * self.min_indel > lim
+        far = abs(len(norm) - self.plain_len) * self.min_indel > lim
         best = INF if far else distance(self.plain, norm, lim)
         view = "plain"
         if self.stripped is not None or ncic != norm:
             pen = self.model.ncic_embedded_letters
             cq = self.stripped if self.stripped is not None else self.plain
-            if lim - pen >= 0 and abs(len(ncic) - len(cq)) * self.min_indel <= lim - pen:
+            n = self.stripped_len if self.stripped is not None else self.plain_len
+            if lim - pen >= 0 and abs(len(ncic) - n) * self.min_indel <= lim - pen:
                 d = distance(cq, ncic, min(lim - pen, best - pen - 1))
                 if d < INF and d + pen < best:
                     best, view = d + pen, "ncic"
