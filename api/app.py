@@ -37,7 +37,8 @@ Reads serial numbers and markings from photos of firearms and looks them up for 
 
 Every `/v1` call needs an API key in the `X-API-Key` header (`caliber keys create --role ROLE`).
 Roles: **officer** (read, view, originals, corrections, traces), **lab** (all, batches too),
-**integrator** (read, view, traces, batches; no originals, no corrections), **admin** (all).
+**integrator** (read, view, traces, batches; no originals, no corrections; only its own key's
+readings and batches), **admin** (all).
 
 Errors are `application/problem+json` with a stable `code`: the intake codes (`empty`,
 `not_an_image`, `corrupt`, `unsupported_format`, `too_many_pixels`, `too_large`) and the service's

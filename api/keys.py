@@ -24,7 +24,7 @@ from api.db import api_keys
 class Role(StrEnum):
     OFFICER = "officer"  # reads photos in the field, corrects, traces
     LAB = "lab"  # analyst: everything an officer does, plus batches
-    INTEGRATOR = "integrator"  # another system: reads, traces and batches, no corrections, no originals
+    INTEGRATOR = "integrator"  # another system: reads, traces, batches; its own readings only; no originals
     ADMIN = "admin"
 
 
@@ -58,6 +58,10 @@ class Principal:
 
     def may(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
+
+    def sees(self, created_by: str) -> bool:
+        """Officers, the lab and admins see every reading; an integrator sees only its own key's."""
+        return self.role != Role.INTEGRATOR or created_by == self.key_id
 
 
 @dataclass(frozen=True, slots=True)

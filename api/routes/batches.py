@@ -120,6 +120,6 @@ async def get_batch(
     services: Annotated[Services, Depends(get_services)],
 ) -> BatchOut:
     stored = await run_in_threadpool(services.store.batch, batch_id)
-    if stored is None:
+    if stored is None or not principal.sees(stored.created_by):
         raise Problem(ProblemCode.NOT_FOUND, f"no batch {batch_id}")
     return batch_out(stored)

@@ -46,9 +46,9 @@ def recognition_out(rec: StoredRecognition, corrections: list[StoredCorrection])
     })
 
 
-def _load(services: Services, rec_id: str) -> StoredRecognition:
+def _load(services: Services, rec_id: str, principal: Principal) -> StoredRecognition:
     rec = services.store.recognition(rec_id)
-    if rec is None:
+    if rec is None or not principal.sees(rec.created_by):  # another integrator's reading does not exist for it
         raise Problem(ProblemCode.NOT_FOUND, f"no recognition {rec_id}")
     return rec
 
@@ -127,7 +127,7 @@ async def get_recognition(
     principal: Annotated[Principal, Depends(require(Permission.VIEW))],
     services: Annotated[Services, Depends(get_services)],
 ) -> RecognitionOut:
-    rec = await run_in_threadpool(_load, services, rec_id)
+    rec = await run_in_threadpool(_load, services, rec_id, principal)
     corrections = await run_in_threadpool(services.store.corrections, rec_id)
     return recognition_out(rec, corrections)
 
@@ -143,7 +143,7 @@ async def get_original(
     principal: Annotated[Principal, Depends(require(Permission.ORIGINAL))],
     services: Annotated[Services, Depends(get_services)],
 ) -> Response:
-    rec = await run_in_threadpool(_load, services, rec_id)
+    rec = await run_in_threadpool(_load, services, rec_id, principal)
     data = await run_in_threadpool(services.evidence.get, rec.sha256)
     await run_in_threadpool(services.audit.append, principal.key_id, "export.original", rec_id,
                             {"sha256": rec.sha256})
@@ -168,7 +168,7 @@ async def get_overlay(
     max_side: Annotated[int, Query(ge=64, le=16384, description="long side of the image (at most the "
                                                                   "service's overlay_max_side)")] = 2048,
 ) -> Response:
-    rec = await run_in_threadpool(_load, services, rec_id)
+    rec = await run_in_threadpool(_load, services, rec_id, principal)
     data = await run_in_threadpool(services.evidence.get, rec.sha256)
     side = min(max_side, services.settings.overlay_max_side)
     png = await bounded(services, render_overlay, data, rec.result, side, services.settings.max_pixels)
@@ -188,7 +188,7 @@ async def add_correction(
     principal: Annotated[Principal, Depends(require(Permission.CORRECT))],
     services: Annotated[Services, Depends(get_services)],
 ) -> CorrectionOut:
-    rec = await run_in_threadpool(_load, services, rec_id)
+    rec = await run_in_threadpool(_load, services, rec_id, principal)
     machine_value, machine_score = machine_reading(rec.result, body.field)
     value = body.value.strip()
     stored = await run_in_threadpool(services.store.add_correction, rec_id, body.field, machine_value,

@@ -20,14 +20,15 @@ from vision.types import MarkKind, Recognition
 router = APIRouter(prefix="/v1/traces", tags=["traces"])
 
 
-def run_trace(services: Services, registry: Any, body: TraceIn, actor: str) -> TraceOut:
+def run_trace(services: Services, registry: Any, body: TraceIn, principal: Principal) -> TraceOut:
+    actor = principal.key_id
     model = registry.model
     recognition: Recognition | None = None
     fixes: dict[str, str] = {}
     corrections: list[Correction] = []
     if body.recognition_id:
         stored = services.store.recognition(body.recognition_id)
-        if stored is None:
+        if stored is None or not principal.sees(stored.created_by):
             raise Problem(ProblemCode.NOT_FOUND, f"no recognition {body.recognition_id}")
         recognition = recognition_from_dict(stored.result)
         for c in services.store.corrections(body.recognition_id):
@@ -98,4 +99,4 @@ async def create_trace(
     services: Annotated[Services, Depends(get_services)],
     registry: Annotated[Any, Depends(get_registry)],
 ) -> TraceOut:
-    return await run_in_threadpool(run_trace, services, registry, body, principal.key_id)
+    return await run_in_threadpool(run_trace, services, registry, body, principal)

@@ -58,8 +58,8 @@ ALLOWED = {
 
 def test_role_matrix(make_client: AppMaker) -> None:
     client, keys = make_client()
-    rid = upload(client, keys["admin"], jpeg()).json()["id"]
     for role, allowed in ALLOWED.items():
+        rid = upload(client, keys[role], jpeg()).json()["id"]
         for name, (method, path, kw) in _calls(rid).items():
             resp = client.request(method, path, headers=hdr(keys[role]), **kw)
             if name in allowed:
@@ -118,3 +118,18 @@ def test_cli_keys_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_serve_refuses_unsafe_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--host", "0.0.0.0", "--dev-mode"]) == 2
     assert "loopback" in capsys.readouterr().err
+
+
+def test_an_integrator_sees_only_its_own_readings(make_client: AppMaker) -> None:
+    client, keys = make_client()
+    store: KeyStore = client.app.state.services.keys  # type: ignore[attr-defined]
+    other, _ = store.create("integrator", "another system")
+    rid = upload(client, keys["integrator"], jpeg()).json()["id"]
+    bid = client.post("/v1/batches", headers=hdr(keys["integrator"]),
+                      files=[("files", ("a.jpg", jpeg(), "image/jpeg"))]).json()["id"]
+    for path in (f"/v1/recognitions/{rid}", f"/v1/recognitions/{rid}/overlay.png", f"/v1/batches/{bid}"):
+        assert client.get(path, headers=hdr(keys["integrator"])).status_code == 200, path
+        assert client.get(path, headers=hdr(keys["officer"])).status_code == 200, path
+        assert_problem(client.get(path, headers=hdr(other)), 404, "not_found")
+    assert_problem(client.post("/v1/traces", json={"recognition_id": rid}, headers=hdr(other)), 404, "not_found")
+    assert client.post("/v1/traces", json={"recognition_id": rid}, headers=hdr(keys["integrator"])).status_code == 200

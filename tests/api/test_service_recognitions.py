@@ -40,7 +40,7 @@ def test_read_store_fetch_original_overlay_and_correct(real: Any, pipeline: Pipe
     assert body["filename"] == "../../etc/passwd"  # a label, never a path
     rid = body["id"]
 
-    got = client.get(f"/v1/recognitions/{rid}", headers=hdr(keys["integrator"]))
+    got = client.get(f"/v1/recognitions/{rid}", headers=hdr(keys["lab"]))
     assert got.status_code == 200
     assert {k: v for k, v in got.json().items() if k != "corrections"} == \
         {k: v for k, v in body.items() if k != "corrections"}
