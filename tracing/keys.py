@@ -141,31 +141,42 @@ def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: dic
     if len(paths) > MAX_PATHS:
         return f"more than {MAX_PATHS} readings of the alternatives"
     classes = model.classes_list()
+    plans: list[tuple[list[str | None], int, list[int]]] = []
     for syms, cost in paths:
         k = (budget - cost) // m
-        wild = [i for i, s in enumerate(syms) if s is None]
         if k > INDEX_DELETIONS:
             return f"threshold allows {k} edits, the index covers {INDEX_DELETIONS}"
-        # Expanded unknowns give precise keys (one per class); unexpanded ones cost a record
-        # deletion each and match loosely. Expand as many as a modest key count allows.
-        most = min(len(wild), INDEX_DELETIONS - k)
-        for u in range(0, most + 1):
-            known = len(syms) - u
-            estimate = len(classes) ** (len(wild) - u) * sum(_comb(known, t) for t in range(k + 1))
-            if estimate <= KEY_TARGET or u == most:
-                break
-        if len(keys) + estimate > MAX_KEYS:
-            return f"{len(wild)} unknown positions need about {estimate} index keys"
-        unexpanded = wild[:u]
+        plans.append((syms, k, [i for i, s in enumerate(syms) if s is None]))
+    # Expanded unknowns give precise keys (one per class); unexpanded ones cost a record deletion
+    # each and match loosely. Expand as many as a modest total key count allows.
+    wild_max = max((len(w) for _, _, w in plans), default=0)
+
+    def unexpanded(k: int, wild: list[int], pref: int) -> int:
+        return min(len(wild), INDEX_DELETIONS - k, pref)
+
+    def estimate(pref: int) -> int:
+        total = 0
+        for syms, k, wild in plans:
+            u = unexpanded(k, wild, pref)
+            total += len(classes) ** (len(wild) - u) * sum(_comb(len(syms) - u, t) for t in range(k + 1))
+        return total
+
+    pref = 0
+    while estimate(pref) > KEY_TARGET and pref < wild_max:
+        pref += 1
+    if len(keys) + estimate(pref) > MAX_KEYS:
+        return f"unknown positions and alternatives need about {estimate(pref)} index keys"
+    for syms, k, wild in plans:
+        u = unexpanded(k, wild, pref)
+        drop = set(wild[:u])
         expanded = wild[u:]
-        drop = set(unexpanded)
+        # the record gives up to k + u characters: k edits and the unexpanded unknowns
+        allowed = k + u
         for fill in product(classes, repeat=len(expanded)):
             filled = list(syms)
             for idx, sym in zip(expanded, fill, strict=True):
                 filled[idx] = sym
             s = "".join(c for t, c in enumerate(filled) if t not in drop and c is not None)
-            # the record gives up to k + len(unexpanded) characters: k edits and the unknowns
-            allowed = k + len(unexpanded)
             for v in deletion_variants(s, k):
                 key = pack(v)
                 if allowed > keys.get(key, -1):
