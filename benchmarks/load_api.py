@@ -4,7 +4,8 @@
 
 Starts the service on 127.0.0.1 (a free port, a temporary data directory, nothing else needed),
 creates an integrator key with ``caliber keys create``, and sends ``--requests`` distinct photos
-with at most ``--concurrency`` in flight. A 429 is retried after its Retry-After. Then it checks
+with at most ``--concurrency`` in flight. A 429 is retried after its Retry-After, a transport
+error after half a second, with the same Idempotency-Key (the "retry" column counts both). Then it checks
 that every photo got exactly one recognition (no request lost, none duplicated): the ids are
 distinct, each stored result carries its photo's SHA-256, the service counted exactly as many
 readings as photos, and the audit chain verifies. Prints throughput and latency percentiles.
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"caliber load check: {platform.machine()} {os.cpu_count()} cores, service on {base} "
           f"(workers {args.workers}, queue {args.queue}), ready in {ready_s:.1f} s")
     print(f"{'requests':>9} {'in flight':>9} {'wall s':>7} {'photos/s':>9} {'p50 s':>6} {'p95 s':>6} "
-          f"{'max s':>6} {'429s':>5} {'lost':>5} {'dup':>4} {'serial read':>11}")
+          f"{'max s':>6} {'retry':>5} {'lost':>5} {'dup':>4} {'serial read':>11}")
     print(f"{args.requests:>9} {f'{shared.peak}/{args.concurrency}':>9} {wall:>7.1f} {len(ok) / wall:>9.2f} "
           f"{percentile(latencies, 0.5):>6.2f} {percentile(latencies, 0.95):>6.2f} {max(latencies, default=0):>6.2f} "
           f"{retries:>5} {lost:>5} {duplicated:>4} {sum(o.read_serial for o in ok):>6}/{len(ok)}")
