@@ -162,10 +162,12 @@ def _view_keys(query: SerialQuery, model: ConfusionModel, budget: int, keys: dic
         return total
 
     pref = 0
-    while estimate(pref) > KEY_TARGET and pref < wild_max:
+    need = estimate(pref)
+    while need > KEY_TARGET and pref < wild_max:
         pref += 1
-    if len(keys) + estimate(pref) > MAX_KEYS:
-        return f"unknown positions and alternatives need about {estimate(pref)} index keys"
+        need = estimate(pref)
+    if len(keys) + need > MAX_KEYS:
+        return f"unknown positions and alternatives need about {need} index keys"
     for syms, k, wild in plans:
         u = unexpanded(k, wild, pref)
         drop = set(wild[:u])
