@@ -226,12 +226,14 @@ def _json_elements(text: str) -> Iterator[tuple[int, Any]]:
         raise ImportFormatError('expected a list of records or {"records": [...]}')
     pos = start + 1
     n = len(text)
+    line, counted = text.count("\n", 0, pos) + 1, pos
     while pos < n:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= n or text[pos] == "]":
             return
-        line = text.count("\n", 0, pos) + 1
+        line += text.count("\n", counted, pos)
+        counted = pos
         value, pos = dec.raw_decode(text, pos)
         yield line, value
 
