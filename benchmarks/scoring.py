@@ -229,8 +229,11 @@ def summarise(rows: Sequence[RowScore], images: Sequence[ImageScore]) -> dict[st
 # --- adapters -----------------------------------------------------------------------------------
 def prediction_from_recognition(rec: Any, seconds: float) -> Prediction:
     """Convert a ``vision.types.Recognition``: serial marks (and their alternatives) ranked by
-    score; without serial marks, the line texts ranked by line confidence."""
+    score. Values with unknown positions (``?``) are not complete readings and are left out.
+    A recognition that was interpreted and holds no serial mark offers no serial; one that was
+    not interpreted offers its line texts, ranked by line confidence."""
     lines = tuple(str(ln.text) for ln in rec.lines)
+    interpreted = any(getattr(step, "name", "") == "interpret" for step in rec.provenance.steps)
     ranked: list[tuple[str, float]] = []
     for mark in getattr(rec, "marks", ()):
         kind = getattr(mark.kind, "value", mark.kind)
@@ -238,7 +241,8 @@ def prediction_from_recognition(rec: Any, seconds: float) -> Prediction:
             continue
         ranked.append((str(mark.value), float(mark.score)))
         ranked.extend((str(v), float(s)) for v, s in getattr(mark, "alternatives", ()))
-    if ranked:
+    ranked = [(v, s) for v, s in ranked if "?" not in v]
+    if ranked or interpreted:
         ranked.sort(key=lambda vs: -vs[1])  # stable: a mark's value stays before equal alternatives
     else:
         ranked = sorted(((str(ln.text), float(ln.confidence)) for ln in rec.lines), key=lambda vs: -vs[1])

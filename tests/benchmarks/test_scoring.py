@@ -197,22 +197,29 @@ def _mark(kind: str, value: str, score: float, alts: tuple[tuple[str, float], ..
 
 
 @pytest.mark.parametrize(
-    ("lines", "marks", "serials"),
+    ("lines", "marks", "interpreted", "serials"),
     [
         # serial marks and their alternatives, ranked by score, duplicates dropped
         ([_line("S/N AB123US", 0.9), _line("GLOCK", 0.95)],
          [_mark("maker", "GLOCK", 0.9), _mark("serial", "AB123US", 0.8, (("A8123US", 0.15), ("AB123US", 0.1))),
           _mark("serial", "12345", 0.5)],
+         True,
          [("AB123US", 0.8), ("12345", 0.5), ("A8123US", 0.15)]),
-        # no serial marks: the lines by confidence
-        ([_line("MADE IN ITALY", 0.7), _line("BERETTA", 0.9)], [_mark("maker", "BERETTA", 0.9)],
+        # a value with unknown positions is not a complete reading; its alternatives are
+        ([_line("12X456", 0.9)], [_mark("serial", "12?456", 0.6, (("123456", 0.3), ("12X456", 0.2)))], True,
+         [("123456", 0.3), ("12X456", 0.2)]),
+        # interpreted, no serial mark: no serial offered
+        ([_line("MADE IN ITALY", 0.7), _line("BERETTA", 0.9)], [_mark("maker", "BERETTA", 0.9)], True, []),
+        # not interpreted: the lines by confidence
+        ([_line("MADE IN ITALY", 0.7), _line("BERETTA", 0.9)], [], False,
          [("BERETTA", 0.9), ("MADE IN ITALY", 0.7)]),
-        ([], [], []),
+        ([], [], False, []),
     ],
 )
-def test_prediction_from_recognition(lines: list[SimpleNamespace], marks: list[SimpleNamespace],
+def test_prediction_from_recognition(lines: list[SimpleNamespace], marks: list[SimpleNamespace], interpreted: bool,
                                      serials: list[tuple[str, float]]) -> None:
-    rec = SimpleNamespace(lines=tuple(lines), marks=tuple(marks), provenance=None)
+    steps = (SimpleNamespace(name="detect"),) + ((SimpleNamespace(name="interpret"),) if interpreted else ())
+    rec = SimpleNamespace(lines=tuple(lines), marks=tuple(marks), provenance=SimpleNamespace(steps=steps))
     p = prediction_from_recognition(rec, 0.25)
     assert p.lines == tuple(ln.text for ln in lines)
     assert list(p.serials) == serials
