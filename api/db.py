@@ -8,13 +8,10 @@ so both can live in one database.
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tracing.db import create_engine
+from tracing.db import create_engine, upgrade
 
 VERSION_TABLE = "api_alembic_version"
 
@@ -104,17 +101,6 @@ def open_engine(url: str) -> Engine:
     return create_engine(url)
 
 
-def migrations_path() -> Path:
-    return Path(str(resources.files("api").joinpath("migrations")))
-
-
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the service schema to ``revision`` (idempotent)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_path()))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    upgrade(engine, "api", revision)

@@ -87,17 +87,23 @@ def engine_from_settings(settings: TracingSettings) -> Engine:
     return create_engine(settings.database_url)
 
 
-def migrations_path() -> Path:
-    return Path(str(resources.files("tracing").joinpath("migrations")))
+def migrations_path(package: str = "tracing") -> Path:
+    return Path(str(resources.files(package).joinpath("migrations")))
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the registry schema to ``revision`` (idempotent)."""
+def upgrade(engine: Engine, package: str, revision: str = "head") -> None:
+    """Apply the Alembic migrations shipped in ``package/migrations`` up to ``revision``
+    (idempotent; no alembic.ini needed). Each package keeps its own version table."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_path()))
+    cfg.set_main_option("script_location", str(migrations_path(package)))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the registry schema to ``revision`` (idempotent)."""
+    upgrade(engine, "tracing", revision)
