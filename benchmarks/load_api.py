@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from benchmarks.synth import fonts
 
 HOST = "127.0.0.1"
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 def photo(i: int, size: tuple[int, int] = (1024, 640)) -> tuple[str, bytes]:
@@ -45,8 +46,8 @@ def photo(i: int, size: tuple[int, int] = (1024, 640)) -> tuple[str, bytes]:
     img = Image.effect_noise(size, 18).convert("RGB")
     img = Image.blend(img, Image.new("RGB", size, (72, 76, 82)), 0.8)
     draw = ImageDraw.Draw(img)
-    font: ImageFont.FreeTypeFont | ImageFont.ImageFont
-    font = ImageFont.truetype(FONT, 60) if Path(FONT).is_file() else ImageFont.load_default(60)
+    face = next(f for f in fonts.available_fonts() if f.name == "DejaVuSans-Bold")
+    font = fonts.load(face.path, 60)
     draw.text((120, 260), f"S/N {serial}", font=font, fill=(220, 220, 225))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
