@@ -104,6 +104,30 @@ def upgrade(engine: Engine, package: str, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def run_alembic_env(version_table: str) -> None:
+    """The body of a package's ``migrations/env.py``: run its migrations on the connection that
+    :func:`upgrade` passes in, or on ``sqlalchemy.url`` when Alembic is run by hand."""
+    from alembic import context
+
+    config = context.config
+
+    def run(conn: sa.Connection) -> None:
+        context.configure(connection=conn, target_metadata=None, version_table=version_table, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("set sqlalchemy.url or pass a connection in config.attributes['connection']")
+    with create_engine(url).connect() as conn:
+        run(conn)
+        conn.commit()
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the registry schema to ``revision`` (idempotent)."""
     upgrade(engine, "tracing", revision)
