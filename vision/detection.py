@@ -3,6 +3,7 @@ in the pixels of the full-resolution image."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -22,6 +23,10 @@ class DetectorConfig:
     unclip_ratio: float = 1.6  # how far a region is grown around its shrunk core
     min_size: float = 3.0  # smallest region side, in reduced-copy pixels
     max_candidates: int = 1000
+    # Second pass for small marks in large photos: tiles of the photo seen ``tile_zoom`` times larger
+    # than in the first pass, overlapping by ``tile_overlap`` of their size.
+    tile_zoom: float = 2.0
+    tile_overlap: float = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +56,64 @@ class TextDetector:
         cfg = config or self.config
         height, width = bgr.shape[:2]
         rw, rh = reduced_size(width, height, cfg)
+        return self._detect_at(bgr, rw, rh, cfg)
+
+    def _detect_at(self, bgr: np.ndarray, rw: int, rh: int, cfg: DetectorConfig) -> list[Region]:
+        height, width = bgr.shape[:2]
         interp = cv2.INTER_AREA if rw < width else cv2.INTER_LINEAR
         small = cv2.resize(bgr, (rw, rh), interpolation=interp)
         x = (small.astype(np.float32) / 255.0 - 0.5) / 0.5
         x = x.transpose(2, 0, 1)[None]
         prob = self.model.run(np.ascontiguousarray(x))[0, 0]
         return regions_from_probability(prob, width / rw, height / rh, cfg)
+
+    def tile_grid(self, width: int, height: int, cfg: DetectorConfig) -> list[tuple[int, int, int, int]]:
+        """Tiles (x0, y0, x1, y1) in full-resolution pixels for the second pass: enough tiles that
+        each, enlarged ``tile_zoom`` times relative to the first pass, stays within ``max_side``."""
+        rw, _ = reduced_size(width, height, cfg)
+        zoom_scale = min(1.0, rw / width * cfg.tile_zoom)
+        nx = max(1, math.ceil(width * zoom_scale / cfg.max_side))
+        ny = max(1, math.ceil(height * zoom_scale / cfg.max_side))
+        tw = min(width, math.ceil(width / nx * (1 + cfg.tile_overlap))) if nx > 1 else width
+        th = min(height, math.ceil(height / ny * (1 + cfg.tile_overlap))) if ny > 1 else height
+        xs = [round(i * (width - tw) / (nx - 1)) for i in range(nx)] if nx > 1 else [0]
+        ys = [round(j * (height - th) / (ny - 1)) for j in range(ny)] if ny > 1 else [0]
+        return [(x0, y0, x0 + tw, y0 + th) for y0 in ys for x0 in xs]
+
+    def detect_tiles(self, bgr: np.ndarray, config: DetectorConfig | None = None) -> list[Region]:
+        """Second pass: detect on overlapping tiles seen larger than in the first pass, so that
+        marks a few pixels high in the reduced copy are found; duplicates across tiles merged."""
+        cfg = config or self.config
+        height, width = bgr.shape[:2]
+        rw, _ = reduced_size(width, height, cfg)
+        zoom_scale = min(1.0, rw / width * cfg.tile_zoom)
+        found: list[Region] = []
+        for x0, y0, x1, y1 in self.tile_grid(width, height, cfg):
+            tile = bgr[y0:y1, x0:x1]
+            tw = max(32, round((x1 - x0) * zoom_scale / 32) * 32)
+            th = max(32, round((y1 - y0) * zoom_scale / 32) * 32)
+            for r in self._detect_at(tile, tw, th, cfg):
+                found.append(Region(Quad.from_points([(x + x0, y + y0) for x, y in r.quad.points]), r.score))
+        return merge_regions([], found)
+
+
+def _contains_centre(outer: Quad, inner: Quad) -> bool:
+    cx = sum(p[0] for p in inner.points) / 4
+    cy = sum(p[1] for p in inner.points) / 4
+    contour = np.array(outer.points, dtype=np.float32).reshape(-1, 1, 2)
+    return bool(cv2.pointPolygonTest(contour, (cx, cy), False) >= 0)
+
+
+def merge_regions(primary: list[Region], extra: list[Region]) -> list[Region]:
+    """``primary`` plus the regions of ``extra`` that overlap none already kept (one region's
+    centre inside the other), larger extra regions first (a line cut by a tile edge loses to
+    the whole line from the neighbouring tile)."""
+    kept = list(primary)
+    for r in sorted(extra, key=lambda r: -(r.quad.width * r.quad.height)):
+        if not any(_contains_centre(k.quad, r.quad) or _contains_centre(r.quad, k.quad) for k in kept):
+            kept.append(r)
+    kept.sort(key=lambda r: (round(r.quad.bounds()[1] / 16), r.quad.bounds()[0]))
+    return kept
 
 
 def _region_score(prob: np.ndarray, polygon: np.ndarray) -> float:

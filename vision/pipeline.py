@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from models.registry import ModelStore, OrtConfig
-from vision.detection import DetectorConfig, Region, TextDetector, reduced_size
+from vision.detection import DetectorConfig, Region, TextDetector, merge_regions, reduced_size
 from vision.geometry import crop_quad, rotate_order
 from vision.intake import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, decode
 from vision.recognition import DirectionClassifier, RecognizerConfig, TextRecognizer
@@ -43,6 +43,10 @@ class ReadOptions:
     temperature: float = 2.0
     min_confidence: float = 0.3  # lines read with less are dropped as noise
     det_max_side: int | None = None  # override the detector's reduced-copy size for this call
+    # A large photo in which the first pass read fewer than ``sparse_lines`` lines is searched
+    # again in tiles seen larger (small marks in a whole-weapon photo).
+    second_pass: bool = True
+    sparse_lines: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,11 @@ class IntakeLimits:
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def _reading_order(line: TextLine) -> tuple[int, float]:
+    x0, y0, _, _ = line.quad.bounds()
+    return round(y0 / 16), x0
 
 
 def _strip_spaces(text: str, chars: tuple[CharChoice, ...]) -> tuple[str, tuple[CharChoice, ...]]:
@@ -119,6 +128,20 @@ class Pipeline:
 
         lines = self._read_regions(bgr, regions, opts, steps)
 
+        if opts.second_pass and len(lines) < opts.sparse_lines and rw * det_cfg.tile_zoom <= image.width:
+            t0 = time.perf_counter()
+            tiles = self.detector.tile_grid(image.width, image.height, det_cfg)
+            merged = merge_regions(list(regions), self.detector.detect_tiles(bgr, det_cfg))
+            new = [r for r in merged if r not in regions]
+            steps.append(Step("detect_tiles", _ms(t0), (
+                ("tiles", str(len(tiles))), ("zoom", str(det_cfg.tile_zoom)),
+                ("overlap", str(det_cfg.tile_overlap)), ("new_regions", str(len(new))),
+                ("reason", f"first pass read {len(lines)} lines (< {opts.sparse_lines})"),
+            )))
+            if new:
+                more = self._read_regions(bgr, new, opts, steps, stage="tiles:")
+                lines = tuple(sorted(lines + more, key=_reading_order))
+
         marks: tuple[MarkCandidate, ...] = ()
         if self.interpreter is not None:
             t0 = time.perf_counter()
@@ -135,14 +158,14 @@ class Pipeline:
         return Recognition(lines=lines, provenance=provenance, marks=marks, warnings=warnings)
 
     def _read_regions(
-        self, bgr: np.ndarray, regions: Sequence[Region], opts: ReadOptions, steps: list[Step]
+        self, bgr: np.ndarray, regions: Sequence[Region], opts: ReadOptions, steps: list[Step], stage: str = ""
     ) -> tuple[TextLine, ...]:
         if not regions:
             return ()
         t0 = time.perf_counter()
         crops = [crop_quad(bgr, r.quad) for r in regions]
         quads = [r.quad for r in regions]
-        steps.append(Step("crop", _ms(t0), (("max_height", "160"), ("warp", "perspective"))))
+        steps.append(Step(stage + "crop", _ms(t0), (("max_height", "160"), ("warp", "perspective"))))
 
         angles = [0] * len(crops)
         if self.direction is not None:
@@ -153,13 +176,13 @@ class Pipeline:
                     crops[i] = np.ascontiguousarray(crops[i][::-1, ::-1])
                     quads[i] = rotate_order(quads[i], 2)
                     angles[i] = 180
-            steps.append(Step("direction", _ms(t0), (
+            steps.append(Step(stage + "direction", _ms(t0), (
                 ("threshold", str(self.direction.config.threshold)), ("turned", str(sum(a == 180 for a in angles))),
             )))
 
         t0 = time.perf_counter()
         decoded = self.recognizer.recognize(crops, top_k=opts.top_k, temperature=opts.temperature)
-        steps.append(Step("recognise", _ms(t0), (
+        steps.append(Step(stage + "recognise", _ms(t0), (
             ("top_k", str(opts.top_k)), ("temperature", str(opts.temperature)),
             ("alphabet", "firearm markings (Latin, Cyrillic, Greek, digits, Roman numerals, punctuation)"),
             ("min_confidence", str(opts.min_confidence)),

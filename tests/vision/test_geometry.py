@@ -82,3 +82,28 @@ def test_crop_quad_is_upright_and_keeps_resolution() -> None:
     crop = crop_quad(img, Quad.from_points([(100, 50), (200, 50), (200, 70), (100, 70)]))
     assert crop.shape[:2] == (20, 100)
     assert crop.mean() > 240
+
+
+def test_tile_grid_covers_the_photo_with_overlap() -> None:
+    from vision.detection import TextDetector
+
+    detector = TextDetector.__new__(TextDetector)  # the grid needs no model
+    tiles = detector.tile_grid(4000, 3000, DetectorConfig())
+    assert len(tiles) == 4
+    assert min(t[0] for t in tiles) == 0 and max(t[2] for t in tiles) == 4000
+    assert min(t[1] for t in tiles) == 0 and max(t[3] for t in tiles) == 3000
+    left, right = sorted({(t[0], t[2]) for t in tiles})
+    assert right[0] < left[1]  # neighbouring tiles overlap
+    assert detector.tile_grid(1000, 750, DetectorConfig()) == [(0, 0, 1000, 750)]
+
+
+def test_merge_keeps_one_region_per_line() -> None:
+    from vision.detection import Region, merge_regions
+
+    def region(x0: float, y0: float, x1: float, y1: float) -> Region:
+        return Region(Quad.from_points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]), 0.9)
+
+    first = [region(100, 100, 400, 140)]
+    extra = [region(110, 102, 390, 138), region(1000, 500, 1300, 540), region(1005, 505, 1150, 535)]
+    merged = merge_regions(first, extra)
+    assert merged == [first[0], extra[1]]

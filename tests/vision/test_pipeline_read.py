@@ -97,3 +97,18 @@ def test_rotated_and_vertical_text_is_read(
     turned = upright.rotate(turn, expand=True, fillcolor=grey) if isinstance(turn, float) else upright.transpose(turn)
     rec = pipeline.read_bytes(to_bytes(turned))
     assert "ZASTAVAM57A12345" in [_compact(line.text) for line in rec.lines]
+
+
+def test_second_pass_finds_marks_too_small_for_the_first(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    # capitals ~23 px high in a 12 MP photo: 7 px in the reduced copy, below what the detector finds
+    data = to_bytes(make_image([("M70AB2 123456", (1800, 1500), 32)], size=(4000, 3000)), quality=90)
+    first_only = pipeline.read_bytes(data, ReadOptions(second_pass=False))
+    assert not any("123456" in line.text for line in first_only.lines)
+    rec = pipeline.read_bytes(data)
+    assert any("123456" in line.text for line in rec.lines)
+    tiles = next(s for s in rec.provenance.steps if s.name == "detect_tiles")
+    assert dict(tiles.params)["tiles"] == "4"
+    x0, y0, _, _ = next(line for line in rec.lines if "123456" in line.text).quad.bounds()
+    assert 1750 < x0 < 2100 and 1480 < y0 < 1530  # in full-resolution pixels, not tile pixels
