@@ -120,6 +120,7 @@ class Interpreter:
         self._calibre(facts, marks)
         self._importers(facts, marks)
         countries = self._countries(facts, marks, makers)
+        _doubt_makers_implied_against_stated_country(marks)
         self._proof_letters(facts, marks)
         self._labels_and_keywords(facts, marks)
         self._dates_found(facts, marks, countries, maker_ids)
@@ -459,6 +460,34 @@ def _before_number(view: LineView, span: tuple[int, int]) -> bool:
         if a >= span[1]:
             return sum(c.isdigit() for c in view.text[a:b]) >= 3
     return False
+
+
+def _detail_value(detail: str, key: str) -> str:
+    for part in detail.split("; "):
+        k, sep, v = part.partition("=")
+        if sep and k == key:
+            return v
+    return ""
+
+
+def _doubt_makers_implied_against_stated_country(marks: list[MarkCandidate]) -> None:
+    """A maker known only from a model designation ('M57' -> Zastava) is doubtful when the marking
+    itself states another country of manufacture ('MADE IN BELGIUM'): model designations are shared
+    between makers and copies. Its score is halved (below the confident range) and the conflict noted."""
+    stated = {
+        _detail_value(m.detail, "code") for m in marks
+        if m.kind is MarkKind.COUNTRY and _detail_value(m.detail, "how") == "made in" and m.score >= 0.8
+    }
+    stated.discard("")
+    if not stated:
+        return
+    for i, m in enumerate(marks):
+        if m.kind is not MarkKind.MAKER or not _detail_value(m.detail, "via").startswith("model "):
+            continue
+        country = _detail_value(m.detail, "country")
+        if country and country not in stated:
+            note = f"conflicts=made in {','.join(sorted(stated))}"
+            marks[i] = replace(m, score=round(m.score * 0.5, 4), detail=f"{m.detail}; {note}")
 
 
 def _detail(extra: str = "", **fields: str) -> str:

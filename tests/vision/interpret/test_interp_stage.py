@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from vision.interpret import Interpreter, build_interpreter
 from vision.interpret.interpreter import KIND_ORDER
@@ -66,3 +69,21 @@ def test_shared_between_threads(interpreter: Interpreter, line) -> None:  # type
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(interpreter.interpret, inputs))
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("texts", "confident"),
+    [
+        (["M57"], True),  # the model alone points to its maker
+        (["M57", "MADE IN SERBIA"], True),  # the stated country agrees
+        (["M57", "MADE IN BELGIUM"], False),  # the stated country contradicts the implied maker
+    ],
+)
+def test_maker_implied_by_a_model_yields_to_a_stated_country(
+    interpreter: Interpreter, line: Callable[..., TextLine], texts: list[str], confident: bool
+) -> None:
+    marks = interpreter.interpret([line(t, y=20.0 * i) for i, t in enumerate(texts)])
+    maker = next(m for m in marks if m.kind is MarkKind.MAKER)
+    assert "zastava" in maker.value.lower()
+    assert (maker.score >= 0.5) is confident
+    assert ("conflicts=" in maker.detail) is not confident
