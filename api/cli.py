@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--threads", type=int, default=0, help="inference threads (0 = all cores)")
     read.set_defaults(func=_read_command)
 
+    from api.batch import register as register_batch
+
+    register_batch(sub)
+
     from api.service_cli import register as register_service
 
     register_service(sub)
