@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest accuracy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint pytest
+
+# The accuracy tables of benchmarks/README.md: generates the synthetic set if missing, then runs
+# the pipeline and the raw engine side by side on it and on the real development photos.
+REAL_DEV ?= ../shared/datasets/real-dev
+accuracy: $(STAMP)
+	test -f benchmarks/data/synth-v1/manifest.csv || $(BIN)/python -m benchmarks.make_dataset
+	$(BIN)/python -m benchmarks.accuracy benchmarks/data/synth-v1 --reader caliber --reader raw
+	test ! -f $(REAL_DEV)/manifest.csv || $(BIN)/python -m benchmarks.accuracy $(REAL_DEV) --reader caliber --reader raw
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
