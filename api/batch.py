@@ -223,16 +223,13 @@ def init_worker(threads: int, det_max_side: int | None, top_k: int, temperature:
     _PIPELINE.warm_up()
 
 
-def _thumbnail(data: bytes, record: dict[str, Any]) -> bytes | None:
-    from PIL import Image
-
-    from api.overlay import render_overlay
+def _thumbnail(bgr: Any, record: dict[str, Any]) -> bytes | None:
+    """JPEG preview with the readings drawn, from the image already decoded for reading."""
+    from api.overlay import draw_overlay
 
     try:
-        png = render_overlay(data, record, max_side=THUMB_SIDE)
-        with Image.open(io.BytesIO(png)) as img:
-            buf = io.BytesIO()
-            img.convert("RGB").save(buf, "JPEG", quality=70)
+        buf = io.BytesIO()
+        draw_overlay(bgr, record, max_side=THUMB_SIDE).save(buf, "JPEG", quality=70)
         return buf.getvalue()
     except Exception:  # a missing preview never fails the reading
         return None
@@ -253,7 +250,8 @@ def read_one(path: str) -> tuple[dict[str, Any], bytes | None, float]:
         return record, None, (time.perf_counter() - t0) * 1000
     sha = hashlib.sha256(data).hexdigest()
     try:
-        rec = _PIPELINE.read_bytes(data, _OPTIONS)
+        image, intake = _PIPELINE.take_in(data)
+        rec = _PIPELINE.read_image(image, _OPTIONS, first_steps=(intake,))
     except IntakeError as exc:
         record.update(sha256=sha, error={"code": str(exc.code), "message": str(exc)})
     except Exception as exc:  # one bad photo never stops the batch
@@ -261,7 +259,7 @@ def read_one(path: str) -> tuple[dict[str, Any], bytes | None, float]:
     else:
         record.update(recognition_to_dict(rec))
         record["error"] = None
-        thumb = _thumbnail(data, record)
+        thumb = _thumbnail(image.bgr, record)
     return record, thumb, (time.perf_counter() - t0) * 1000
 
 

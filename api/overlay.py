@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -32,11 +33,21 @@ def render_overlay(original: bytes, result: dict[str, Any], max_side: int = 2048
                    max_pixels: int = 60_000_000) -> bytes:
     """PNG of the upright photo (reduced to ``max_side``) with each line's quad and reading."""
     image = decode(original, max_pixels=max_pixels, max_bytes=max(len(original), 1))
-    rgb = Image.fromarray(np.ascontiguousarray(image.bgr[:, :, ::-1]))
-    scale = min(1.0, max_side / max(rgb.width, rgb.height))
+    out = io.BytesIO()
+    draw_overlay(image.bgr, result, max_side).save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+def draw_overlay(bgr: np.ndarray, result: dict[str, Any], max_side: int = 2048) -> Image.Image:
+    """A new RGB image: the upright photo ``bgr`` reduced to ``max_side``, with each line's quad
+    and reading from ``result`` (``api.serialize.recognition_to_dict``) drawn on it."""
+    h, w = bgr.shape[:2]
+    scale = min(1.0, max_side / max(w, h))
     if scale < 1.0:
-        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+        # reduce before converting: a 12 MP photo is never copied at full size for a preview
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    rgb = Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1]))
     draw = ImageDraw.Draw(rgb)
     width = max(2, round(max(rgb.width, rgb.height) / 500))
     font = _font(max(12, round(max(rgb.width, rgb.height) / 60)))
@@ -55,6 +66,4 @@ def render_overlay(original: bytes, result: dict[str, Any], max_side: int = 2048
         ty = y - th - 2 * width if y - th - 2 * width >= 0 else max(p[1] for p in pts) + width
         draw.rectangle((x, ty, x + box[2] - box[0] + 2 * width, ty + th + 2 * width), fill=(0, 0, 0))
         draw.text((x + width, ty + width - box[1]), label, font=font, fill=colour)
-    out = io.BytesIO()
-    rgb.save(out, "PNG", optimize=False)
-    return out.getvalue()
+    return rgb

@@ -99,12 +99,18 @@ class Pipeline:
         if self.direction is not None:
             self.direction.model.session()
 
-    def read_bytes(self, data: bytes, options: ReadOptions | None = None) -> Recognition:
-        """Read a photo. Raises ``IntakeError`` for bytes that are not a readable image."""
+    def take_in(self, data: bytes) -> tuple[DecodedImage, Step]:
+        """Decode within this pipeline's limits; the step to record first in the provenance.
+        Raises ``IntakeError`` for bytes that are not a readable image."""
         t0 = time.perf_counter()
         image = decode(data, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_bytes)
         intake = Step("intake", _ms(t0), (("format", image.format), ("max_pixels", str(self.limits.max_pixels)),
                                           ("exif_orientation", str(image.exif_orientation))))
+        return image, intake
+
+    def read_bytes(self, data: bytes, options: ReadOptions | None = None) -> Recognition:
+        """Read a photo. Raises ``IntakeError`` for bytes that are not a readable image."""
+        image, intake = self.take_in(data)
         return self.read_image(image, options, first_steps=(intake,))
 
     def read_image(
