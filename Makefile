@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test,bench,scale]'
 	touch $(STAMP)
 
 # The HTTP service on 127.0.0.1:8000 with embedded defaults (SQLite and evidence under ./data).
