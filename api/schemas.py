@@ -48,6 +48,7 @@ class MarkOut(BaseModel):
 class WarningOut(BaseModel):
     code: str
     message: str
+    values: dict[str, str] = Field(default_factory=dict, description="figures the message quotes, by name")
 
 
 class StepOut(BaseModel):

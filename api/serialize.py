@@ -57,6 +57,6 @@ def recognition_to_dict(rec: Recognition) -> dict[str, Any]:
         "sha256": rec.provenance.sha256,
         "lines": [line_to_dict(line) for line in rec.lines],
         "marks": [mark_to_dict(m) for m in rec.marks],
-        "warnings": [{"code": w.code, "message": w.message} for w in rec.warnings],
+        "warnings": [{"code": w.code, "message": w.message, "values": dict(w.values)} for w in rec.warnings],
         "provenance": provenance_to_dict(rec.provenance),
     }

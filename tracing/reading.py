@@ -124,5 +124,9 @@ def recognition_from_dict(d: dict[str, Any]) -> Recognition:
                 detail=str(m.get("detail", "")),
             )
         )
-    warnings = tuple(ReadWarning(str(w.get("code", "")), str(w.get("message", ""))) for w in d.get("warnings") or [])
+    warnings = tuple(
+        ReadWarning(str(w.get("code", "")), str(w.get("message", "")),
+                    tuple((str(k), str(v)) for k, v in (w.get("values") or {}).items()))
+        for w in d.get("warnings") or []
+    )
     return Recognition(lines=tuple(lines), provenance=prov, marks=tuple(marks), warnings=warnings)

@@ -121,6 +121,8 @@ class ReadWarning:
 
     code: str
     message: str
+    # The figures the message quotes, by name (e.g. ``char_height_px``), for translated messages.
+    values: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
