@@ -6,6 +6,12 @@ finished result; on start a trailing partial line (a write cut short) is truncat
 results already there are skipped. ``results.csv`` and ``report.html`` are regenerated from the
 JSONL at the end of every run (written to a temporary file, then renamed). Inputs are only ever
 opened for reading.
+
+The reading itself is done by an engine: :class:`LocalEngine` (worker processes on this machine,
+the default, needing nothing else) or the Celery engine of :mod:`api.batch_celery` (workers on
+other machines through a broker). Either way the coordinator hashes every file first, each
+worker checks the bytes it reads against that SHA-256, and only the coordinator writes the
+results folder, as results come back.
 """
 
 from __future__ import annotations
@@ -19,17 +25,19 @@ import io
 import json
 import multiprocessing
 import os
+import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from vision.intake import IntakeError, sniff_format
-from vision.version import PIPELINE_VERSION
+from vision.version import PIPELINE_VERSION, code_version
 
 RESULTS = "results.jsonl"
 CSV_NAME = "results.csv"
@@ -38,7 +46,16 @@ THUMBS = "thumbs"
 LOCK = ".lock"
 LOW_CONFIDENCE = 0.6  # a best serial below this needs a person's look (the overlay's "unsure" colour)
 THUMB_SIDE = 240
-RETRIED = frozenset({"unreadable_file", "internal_error"})  # not a property of the bytes: tried again
+# Failures that are not a property of the bytes: the image is tried again on the next run.
+RETRIED = frozenset({
+    "unreadable_file",  # the file could not be opened
+    "internal_error",  # the pipeline raised
+    "hash_mismatch",  # the bytes read differ from those hashed at the start (the file changed)
+    "worker_lost",  # the process reading it died (out of memory, killed)
+    "timed_out",  # the reading outlasted the task time limit
+    "worker_error",  # the worker failed before reading (e.g. its models could not be loaded)
+    "version_mismatch",  # a worker with another pipeline version took the task
+})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -204,23 +221,18 @@ def thumb_name(sha: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Worker processes
-
-_PIPELINE: Any = None
-_OPTIONS: Any = None
+# Reading one image (in a worker process of either engine)
 
 
-def init_worker(threads: int, det_max_side: int | None, top_k: int, temperature: float) -> None:
-    """Build the pipeline once per worker process."""
-    global _PIPELINE, _OPTIONS
-    from models.registry import OrtConfig
-    from vision.detection import DetectorConfig
-    from vision.pipeline import ReadOptions, build_pipeline
+def model_list(pipeline: Any) -> list[dict[str, str]]:
+    return [{"task": m.task, "name": m.name, "version": m.version, "sha256": m.sha256} for m in pipeline.models()]
 
-    det = DetectorConfig(max_side=det_max_side) if det_max_side else None
-    _PIPELINE = build_pipeline(ort_config=OrtConfig(intra_op_threads=threads), detector_config=det)
-    _OPTIONS = ReadOptions(top_k=top_k, temperature=temperature)
-    _PIPELINE.warm_up()
+
+def worker_identity(pipeline: Any, engine: str, name: str | None = None) -> dict[str, Any]:
+    """Who read an image: recorded with every result (chain of custody)."""
+    host = socket.gethostname()
+    return {"engine": engine, "name": name or host, "host": host, "pid": os.getpid(),
+            "pipeline_version": PIPELINE_VERSION, "code_version": code_version(), "models": model_list(pipeline)}
 
 
 def _thumbnail(bgr: Any, record: dict[str, Any]) -> bytes | None:
@@ -235,23 +247,27 @@ def _thumbnail(bgr: Any, record: dict[str, Any]) -> bytes | None:
         return None
 
 
-def read_one(path: str) -> tuple[dict[str, Any], bytes | None, float]:
-    """Read one file (opened read-only) in a worker: (record as ``caliber read --json``, thumbnail, ms)."""
+def mismatch_error(expected: str, got: str) -> dict[str, str]:
+    return {"code": "hash_mismatch",
+            "message": f"the bytes read (sha256 {got}) are not those hashed at the start of the batch "
+                       f"(sha256 {expected}): the file changed; not read"}
+
+
+def read_data(pipeline: Any, options: Any, data: bytes, image: str,
+              expected_sha: str | None) -> tuple[dict[str, Any], bytes | None]:
+    """Read one image's bytes: (record as ``caliber read --json``, thumbnail). Bytes whose SHA-256
+    is not ``expected_sha`` are not read: the record carries a ``hash_mismatch`` error."""
     from api.serialize import recognition_to_dict
 
-    t0 = time.perf_counter()
-    record: dict[str, Any] = {"image": path}
+    record: dict[str, Any] = {"image": image}
+    sha = hashlib.sha256(data).hexdigest()
+    if expected_sha is not None and sha != expected_sha:
+        record.update(sha256=expected_sha, error=mismatch_error(expected_sha, sha))
+        return record, None
     thumb = None
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        record.update(sha256=None, error={"code": "unreadable_file", "message": f"cannot open the file: {exc}"})
-        return record, None, (time.perf_counter() - t0) * 1000
-    sha = hashlib.sha256(data).hexdigest()
-    try:
-        image, intake = _PIPELINE.take_in(data)
-        rec = _PIPELINE.read_image(image, _OPTIONS, first_steps=(intake,))
+        decoded, intake = pipeline.take_in(data)
+        rec = pipeline.read_image(decoded, options, first_steps=(intake,))
     except IntakeError as exc:
         record.update(sha256=sha, error={"code": str(exc.code), "message": str(exc)})
     except Exception as exc:  # one bad photo never stops the batch
@@ -259,8 +275,120 @@ def read_one(path: str) -> tuple[dict[str, Any], bytes | None, float]:
     else:
         record.update(recognition_to_dict(rec))
         record["error"] = None
-        thumb = _thumbnail(image.bgr, record)
+        thumb = _thumbnail(decoded.bgr, record)
+    return record, thumb
+
+
+def unreadable(image: str, exc: OSError, sha: str | None = None) -> dict[str, Any]:
+    return {"image": image, "sha256": sha,
+            "error": {"code": "unreadable_file", "message": f"cannot open the file: {exc}"}}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The local engine: worker processes on this machine
+
+_PIPELINE: Any = None
+_OPTIONS: Any = None
+_IDENTITY: dict[str, Any] = {}
+
+
+def init_worker(threads: int, det_max_side: int | None, top_k: int, temperature: float) -> None:
+    """Build the pipeline once per worker process."""
+    global _PIPELINE, _OPTIONS, _IDENTITY
+    from models.registry import OrtConfig
+    from vision.detection import DetectorConfig
+    from vision.pipeline import ReadOptions, build_pipeline
+
+    det = DetectorConfig(max_side=det_max_side) if det_max_side else None
+    _PIPELINE = build_pipeline(ort_config=OrtConfig(intra_op_threads=threads), detector_config=det)
+    _OPTIONS = ReadOptions(top_k=top_k, temperature=temperature)
+    _PIPELINE.warm_up()
+    _IDENTITY = worker_identity(_PIPELINE, "local")
+
+
+def read_one(path: str, expected_sha: str | None = None) -> tuple[dict[str, Any], bytes | None, float]:
+    """Read one file (opened read-only) in a worker: (record as ``caliber read --json``, thumbnail, ms)."""
+    t0 = time.perf_counter()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        record, thumb = unreadable(path, exc), None
+    else:
+        record, thumb = read_data(_PIPELINE, _OPTIONS, data, path, expected_sha)
+    record["worker"] = _IDENTITY
     return record, thumb, (time.perf_counter() - t0) * 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One distinct image to read: its SHA-256 (hashed by the coordinator) and every path it is at."""
+
+    sha256: str
+    paths: list[str]
+
+    @property
+    def path(self) -> str:
+        return self.paths[0]
+
+
+Handle = Callable[["Job", dict[str, Any], "bytes | None"], None]
+
+
+class Engine(Protocol):
+    """Reads jobs and hands every result to ``handle`` (in the calling thread) as it comes back.
+    Returns 0, or an exit status when the engine itself failed (the results handed so far are kept)."""
+
+    name: str
+
+    def read(self, jobs: Sequence[Job], handle: Handle, progress: Progress, err: TextIO) -> int: ...
+
+
+@dataclass
+class LocalEngine:
+    workers: int
+    threads: int = 1
+    det_max_side: int | None = None
+    top_k: int = 5
+    temperature: float = 2.0
+    executor_factory: Callable[..., Any] | None = None
+    name: str = "local"
+
+    def read(self, jobs: Sequence[Job], handle: Handle, progress: Progress, err: TextIO) -> int:
+        make = self.executor_factory or (lambda **kw: ProcessPoolExecutor(
+            mp_context=multiprocessing.get_context("spawn"), **kw))
+        pending = iter(jobs)
+        running: dict[Future[tuple[dict[str, Any], bytes | None, float]], Job] = {}
+        window = max(2, self.workers * 2)
+        with make(max_workers=self.workers, initializer=init_worker,
+                  initargs=(self.threads, self.det_max_side, self.top_k, self.temperature)) as pool:
+            try:
+                while True:
+                    while len(running) < window:
+                        job = next(pending, None)
+                        if job is None:
+                            break
+                        running[pool.submit(read_one, job.path, job.sha256)] = job
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        job = running.pop(fut)
+                        record, thumb, _ms = fut.result()
+                        handle(job, record, thumb)
+            except BrokenProcessPool:
+                err.write("\ncaliber: a worker process stopped (out of memory, or the models could not be "
+                          "loaded); the results so far are kept and a rerun resumes\n")
+                for fut in running:
+                    fut.cancel()
+                return 3
+            except KeyboardInterrupt:
+                err.write("\ncaliber: interrupted; the results so far are kept and a rerun resumes\n")
+                for fut in running:
+                    fut.cancel()
+                pool.shutdown(wait=False, cancel_futures=True)
+                return 130
+        return 0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -268,30 +396,41 @@ def read_one(path: str) -> tuple[dict[str, Any], bytes | None, float]:
 
 
 class Progress:
-    def __init__(self, total: int, out: TextIO, interval: float = 5.0) -> None:
+    """One line on stderr: done/total, images per second, failures, elapsed and time left. Redrawn in
+    place on a terminal; otherwise a new line every ``interval`` seconds (logs stay short)."""
+
+    def __init__(self, total: int, out: TextIO, interval: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.total = total
         self.done = 0
         self.failed = 0
         self.out = out
         self.tty = bool(getattr(out, "isatty", lambda: False)())
         self.interval = 0.2 if self.tty else interval
-        self.start = time.monotonic()
-        self.last = 0.0
+        self.clock = clock
+        self.start = clock()
+        self.last = self.start
+        self.note = ""  # e.g. the engine waiting for workers
 
     def line(self) -> str:
-        elapsed = time.monotonic() - self.start
+        elapsed = self.clock() - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else None
         eta = _duration(left) if left is not None else "?"
         pct = 100.0 * self.done / self.total if self.total else 100.0
+        note = f"  ({self.note})" if self.note else ""
         return (f"{self.done}/{self.total} ({pct:.0f}%)  {rate:.2f} images/s  "
-                f"{self.failed} failed  elapsed {_duration(elapsed)}  left {eta}")
+                f"{self.failed} failed  elapsed {_duration(elapsed)}  left {eta}{note}")
 
     def step(self, failed: bool) -> None:
         self.done += 1
         self.failed += int(failed)
-        now = time.monotonic()
-        if now - self.last >= self.interval or self.done == self.total:
+        self.tick(force=self.done == self.total)
+
+    def tick(self, force: bool = False) -> None:
+        """Redraw when the interval has passed (an engine waiting on results calls this too)."""
+        now = self.clock()
+        if force or now - self.last >= self.interval:
             self.last = now
             self.show()
 
@@ -493,6 +632,8 @@ class Summary:
     skipped: int = 0
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, code) over every input
+    engine: str = "local"
+    readers: Counter[str] = field(default_factory=Counter)  # images read now, per worker (name)
 
     def text(self) -> str:
         rate = self.read / self.seconds if self.seconds > 0 else 0.0
@@ -502,6 +643,9 @@ class Summary:
             f"{self.read} read now in {_duration(self.seconds)} ({rate:.2f} images/s), "
             f"{self.skipped} non-image files skipped",
         ]
+        if self.engine != "local" and self.readers:
+            lines.append(f"caliber batch: read by {len(self.readers)} workers: "
+                         + ", ".join(f"{name} {n}" for name, n in self.readers.most_common()))
         if self.errors:
             lines.append(f"caliber batch: {len(self.errors)} files could not be read:")
             lines += [f"  {code}  {path}" for path, code in self.errors[:50]]
@@ -525,7 +669,7 @@ def _lock(out_dir: Path) -> int:
 def run_batch(
     items: Sequence[str],
     out_dir: Path,
-    workers: int,
+    workers: int = 1,
     *,
     threads: int = 1,
     det_max_side: int | None = None,
@@ -533,23 +677,27 @@ def run_batch(
     temperature: float = 2.0,
     err: TextIO = sys.stderr,
     executor_factory: Callable[..., Any] | None = None,
+    engine: Engine | None = None,
 ) -> tuple[int, Summary]:
+    """Read ``items`` into ``out_dir`` with ``engine`` (default: a :class:`LocalEngine` of ``workers``
+    processes built from the other arguments)."""
     started = time.monotonic()
+    if engine is None:
+        engine = LocalEngine(workers, threads=threads, det_max_side=det_max_side, top_k=top_k,
+                             temperature=temperature, executor_factory=executor_factory)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / THUMBS).mkdir(exist_ok=True)
     lock = _lock(out_dir)
     try:
-        return _run(items, out_dir, workers, threads, det_max_side, top_k, temperature, err,
-                    executor_factory, started)
+        return _run(items, out_dir, engine, err, started)
     finally:
         os.close(lock)
 
 
-def _run(items: Sequence[str], out_dir: Path, workers: int, threads: int, det_max_side: int | None,
-         top_k: int, temperature: float, err: TextIO, executor_factory: Callable[..., Any] | None,
-         started: float) -> tuple[int, Summary]:
+def _run(items: Sequence[str], out_dir: Path, engine: Engine, err: TextIO, started: float) -> tuple[int, Summary]:
     inputs = collect_inputs(items)
-    summary = Summary(inputs=len(inputs.files) + len(inputs.missing), skipped=len(inputs.skipped))
+    summary = Summary(inputs=len(inputs.files) + len(inputs.missing), skipped=len(inputs.skipped),
+                      engine=engine.name)
     existing = load_results(out_dir / RESULTS)
     last: dict[tuple[str, str], dict[str, Any]] = {result_key(r): r for r in existing}
     log = ResultLog(out_dir / RESULTS)
@@ -562,6 +710,7 @@ def _run(items: Sequence[str], out_dir: Path, workers: int, threads: int, det_ma
             log.append(record)
             last[result_key(record)] = record
 
+    code = 0
     try:
         # Hash every file first (read-only): the same photo under two paths is read once.
         by_sha: dict[str, list[str]] = {}
@@ -586,7 +735,7 @@ def _run(items: Sequence[str], out_dir: Path, workers: int, threads: int, det_ma
         summary.images = len(by_sha)
         summary.duplicates = sum(len(p) - 1 for p in by_sha.values())
 
-        todo: list[tuple[str, list[str]]] = []
+        todo: list[Job] = []
         for sha, paths in by_sha.items():
             prev = last.get((sha, PIPELINE_VERSION))
             if prev is not None and is_done(prev):
@@ -594,13 +743,37 @@ def _run(items: Sequence[str], out_dir: Path, workers: int, threads: int, det_ma
                 if prev.get("error"):
                     summary.errors += [(p, str(prev["error"].get("code"))) for p in paths]
             else:
-                todo.append((sha, paths))
+                todo.append(Job(sha, paths))
 
         progress = Progress(len(todo), err)
-        code = 0
+
+        def handle(job: Job, record: dict[str, Any], thumb: bytes | None) -> None:
+            """One result back from the engine: checked against the hash taken here, then appended."""
+            got = record.get("sha256")
+            if got is not None and got != job.sha256:  # the worker read other bytes than those hashed
+                record.update(sha256=job.sha256, error=mismatch_error(job.sha256, str(got)))
+                for key in ("lines", "marks", "warnings", "provenance"):
+                    record.pop(key, None)
+                thumb = None
+            if got is None and (record.get("error") or {}).get("code") != "unreadable_file":
+                record["sha256"] = job.sha256  # a failure reported by the engine (e.g. a worker lost)
+            record["paths"] = job.paths
+            record["pipeline_version"] = PIPELINE_VERSION
+            if thumb is not None and record.get("sha256"):
+                write_atomic(out_dir / THUMBS / thumb_name(str(record["sha256"])), thumb)
+            failed = record.get("error") is not None
+            log.append(record)
+            last[result_key(record)] = record
+            if failed:
+                error_code = str(record["error"].get("code"))
+                summary.errors += [(p, error_code) for p in job.paths]
+            worker = record.get("worker") or {}
+            summary.readers[str(worker.get("name") or "?")] += 1
+            summary.read += 1
+            progress.step(failed)
+
         if todo:
-            code = _read_all(todo, log, last, summary, progress, out_dir, workers, threads, det_max_side,
-                             top_k, temperature, err, executor_factory)
+            code = engine.read(todo, handle, progress, err)
     finally:
         log.close()
 
@@ -614,61 +787,24 @@ def _run(items: Sequence[str], out_dir: Path, workers: int, threads: int, det_ma
     return (1 if summary.errors else 0), summary
 
 
-def _read_all(todo: list[tuple[str, list[str]]], log: ResultLog, last: dict[tuple[str, str], dict[str, Any]],
-              summary: Summary, progress: Progress, out_dir: Path, workers: int, threads: int,
-              det_max_side: int | None, top_k: int, temperature: float, err: TextIO,
-              executor_factory: Callable[..., Any] | None) -> int:
-    make = executor_factory or (lambda **kw: ProcessPoolExecutor(
-        mp_context=multiprocessing.get_context("spawn"), **kw))
-    pending = iter(todo)
-    running: dict[Future[tuple[dict[str, Any], bytes | None, float]], tuple[str, list[str]]] = {}
-    window = max(2, workers * 2)
-    with make(max_workers=workers, initializer=init_worker,
-              initargs=(threads, det_max_side, top_k, temperature)) as pool:
-        try:
-            while True:
-                while len(running) < window:
-                    item = next(pending, None)
-                    if item is None:
-                        break
-                    running[pool.submit(read_one, item[1][0])] = item
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    _, paths = running.pop(fut)
-                    record, thumb, _ms = fut.result()
-                    record["paths"] = paths
-                    record["pipeline_version"] = PIPELINE_VERSION
-                    if thumb is not None and record.get("sha256"):
-                        write_atomic(out_dir / THUMBS / thumb_name(str(record["sha256"])), thumb)
-                    failed = record.get("error") is not None
-                    log.append(record)
-                    last[result_key(record)] = record
-                    if failed:
-                        code = str(record["error"].get("code"))
-                        summary.errors += [(p, code) for p in paths]
-                    summary.read += 1
-                    progress.step(failed)
-        except BrokenProcessPool:
-            err.write("\ncaliber: a worker process stopped (out of memory, or the models could not be "
-                      "loaded); the results so far are kept and a rerun resumes\n")
-            for fut in running:
-                fut.cancel()
-            return 3
-        except KeyboardInterrupt:
-            err.write("\ncaliber: interrupted; the results so far are kept and a rerun resumes\n")
-            for fut in running:
-                fut.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            return 130
-    return 0
-
-
 def batch_command(args: argparse.Namespace) -> int:
     workers = args.workers or os.cpu_count() or 1
-    code, _ = run_batch(args.inputs, Path(args.out), workers, threads=args.threads,
-                        det_max_side=args.det_max_side, top_k=args.top_k, temperature=args.temperature)
+    engine: Engine
+    if args.engine == "celery":
+        from api.batch_celery import CeleryEngine, broker_url
+
+        broker = broker_url(args.broker)
+        if not broker:
+            print("caliber: --engine celery needs --broker URL (or CALIBER_BROKER), e.g. "
+                  "redis://127.0.0.1:6379/0", file=sys.stderr)
+            return 2
+        engine = CeleryEngine(broker, backend=args.backend, queue=args.queue, transfer=args.transfer,
+                              in_flight=args.in_flight, task_timeout=args.task_timeout,
+                              det_max_side=args.det_max_side, top_k=args.top_k, temperature=args.temperature)
+    else:
+        engine = LocalEngine(workers, threads=args.threads, det_max_side=args.det_max_side, top_k=args.top_k,
+                             temperature=args.temperature)
+    code, _ = run_batch(args.inputs, Path(args.out), err=sys.stderr, engine=engine)
     return code
 
 
@@ -683,4 +819,18 @@ def register(sub: Any) -> None:
     p.add_argument("--temperature", type=float, default=2.0, help="confidence softening (default 2)")
     p.add_argument("--det-max-side", type=int, default=None,
                    help="long side of the reduced copy used to find text (default: the detector's)")
+    scale = p.add_argument_group("scale-out", "read on `caliber worker` processes on other machines (Celery)")
+    scale.add_argument("--engine", choices=("local", "celery"), default="local",
+                       help="local: worker processes here (default); celery: workers reached through --broker")
+    scale.add_argument("--broker", default=None,
+                       help="broker URL, e.g. redis://host:6379/0 (default: $CALIBER_BROKER)")
+    scale.add_argument("--backend", default=None, help="result store URL (default: the broker's)")
+    scale.add_argument("--queue", default="caliber", help="queue name shared with the workers (default caliber)")
+    scale.add_argument("--transfer", choices=("bytes", "path"), default="bytes",
+                       help="bytes: send each image's bytes (default); path: send its absolute path, for "
+                            "workers that see the same files at the same paths")
+    scale.add_argument("--in-flight", type=int, default=0,
+                       help="tasks sent ahead of results (default: twice the workers' processes, at least 8)")
+    scale.add_argument("--task-timeout", type=float, default=300.0,
+                       help="seconds one image may take on a worker before it is reported timed out (default 300)")
     p.set_defaults(func=batch_command)

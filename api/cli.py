@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_batch(sub)
 
+    from api.batch_celery import register as register_worker  # celery itself is imported only when used
+
+    register_worker(sub)
+
     from api.service_cli import register as register_service
 
     register_service(sub)
