@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest accuracy clean
+.PHONY: run test lint pytest accuracy clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check vision api models tracing benchmarks tests
 	$(BIN)/mypy vision models tracing api benchmarks
 
-pytest: $(STAMP)
+# The officer page's end-to-end tests drive Debian's Chromium: install it when it is missing
+# (sudo only when not root). With CI=true the web tests fail, not skip, without it.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+	test -x $(CHROMIUM)
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
 
 test: lint pytest

@@ -23,7 +23,7 @@ from api.evidence import EvidenceStore
 from api.keys import KeyStore
 from api.metrics import LimitAndCount, Metrics
 from api.problems import install_handlers
-from api.routes import batches, health, recognitions, traces
+from api.routes import batches, health, recognitions, traces, web
 from api.services import BatchRunner, Reader, Services
 from api.settings import ServiceSettings, load_settings
 from api.store import Store
@@ -134,6 +134,7 @@ def create_app(
     app.include_router(traces.router)
     app.include_router(batches.router)
     app.include_router(health.router)
+    app.include_router(web.build_router())  # the officers' page at /
     app.add_middleware(LimitAndCount, limit_for=settings.max_request_bytes, metrics=metrics,
                        body_timeout=settings.request_body_timeout_s)
     return app
