@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -14,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
-from api.batch import CSV_NAME, REPORT, RESULTS, load_results, run_batch
+from api.batch import CSV_NAME, REPORT, RESULTS, Progress, html_text, load_results, report_records, run_batch
 from api.cli import build_parser
 from tests.imaging import render_text_image, to_bytes
+from vision.version import PIPELINE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SERIALS = ("4471B09", "5820K13", "7306M48", "9152P27", "3318R65", "6604T90")
@@ -35,23 +38,52 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+VOID = {"meta", "img", "br", "hr", "input", "link"}
+
+
 class _Report(HTMLParser):
+    """The report as a browser would see it: items in order, paths, embedded previews, and a check
+    that every element is closed where it was opened (a page that opens cleanly)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.items: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self._in_path = False
         self.imgs = 0
+        self.previews: list[bytes] = []
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.doctype = ""
+        self.title = ""
+        self._in_title = False
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        if tag not in VOID:
+            self.stack.append(tag)
+        self._in_title = tag == "title"
         if tag == "div" and "img" in (a.get("class") or "").split():
-            self.items.append({"class": a.get("class"), "paths": []})
-        if tag == "img" and (a.get("src") or "").startswith("data:image/jpeg;base64,"):
+            self.items.append({"class": a.get("class"), "paths": [], "review": int(a.get("data-review") or -1)})
+        src = a.get("src") or ""
+        if tag == "img" and src.startswith("data:image/jpeg;base64,"):
             self.imgs += 1
+            self.previews.append(base64.b64decode(src.split(",", 1)[1]))
         self._in_path = tag == "span" and a.get("class") == "path"
 
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
     def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
         if self._in_path:
             self.items[-1]["paths"].append(data)
             self.paths.append(data)
@@ -108,11 +140,20 @@ def test_batch_writes_jsonl_csv_and_report(first_run: dict[str, Any]) -> None:
 
     report = _Report()
     report.feed((out / REPORT).read_text(encoding="utf-8"))
+    report.close()
+    assert report.doctype.lower() == "doctype html" and report.title == "caliber batch report"
+    assert report.problems == [] and report.stack == []  # it opens: every element closed where opened
     assert len(report.items) == 5
     listed = set(report.paths)
     assert all(str(p) in listed for r in records for p in r["paths"])  # every image, every path
     assert [i["class"] for i in report.items[:2]] == ["img err", "img err"]  # errors first
+    reviews = [i["review"] for i in report.items]
+    assert reviews == sorted(reviews)
     assert report.imgs == 3  # a thumbnail (data URI) for every photo read
+    for jpeg in report.previews:  # and each one is a picture a browser can show
+        with Image.open(io.BytesIO(jpeg)) as preview:
+            preview.load()
+            assert preview.format == "JPEG" and max(preview.size) <= 240
     assert "caliber batch:" in first_run["err"] and "5 distinct images" in first_run["err"]
     assert _snapshot(folder) == first_run["before"]  # the inputs are never modified
 
@@ -201,3 +242,69 @@ def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     assert results.read_bytes().startswith(first[: first.rfind(b"\n") + 1])  # finished results kept as written
     assert f"{len(done_first)} done before" in resumed.stderr
     assert _snapshot(folder) == before
+
+
+def _rec(name: str, *, error: str | None = None, warning: str | None = None,
+         serial: float | None = None) -> dict[str, Any]:
+    marks = [] if serial is None else [{"kind": "serial", "value": "AB123", "score": serial, "alternatives": []}]
+    return {"image": name, "sha256": name * 8, "pipeline_version": "1", "lines": [], "marks": marks,
+            "warnings": [{"code": warning, "message": "look"}] if warning else [],
+            "error": {"code": error, "message": "broken"} if error else None}
+
+
+def test_report_lists_errors_then_warnings_then_doubtful_then_the_rest(tmp_path: Path) -> None:
+    records = [_rec("okay1", serial=0.95), _rec("lowc1", serial=0.3), _rec("error", error="corrupt"),
+               _rec("nosrl"), _rec("warn1", warning="low_contrast", serial=0.9), _rec("okay2", serial=0.99)]
+    for r in records:
+        r["pipeline_version"] = PIPELINE_VERSION
+    report = _Report()
+    report.feed(html_text(report_records(records), tmp_path))
+    report.close()
+    assert report.problems == []
+    order = [Path(i["paths"][0]).name for i in report.items]
+    assert order[:2] == ["error", "warn1"] and set(order[2:4]) == {"lowc1", "nosrl"}
+    assert set(order[4:]) == {"okay1", "okay2"} and len(order) == len(records)
+    assert [i["review"] for i in report.items] == [0, 1, 2, 2, 3, 3]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_rate_and_time_left() -> None:
+    clock, out = _Clock(), io.StringIO()
+    progress = Progress(10, out, interval=5.0, clock=clock)
+    assert "left ?" in progress.line()  # nothing done yet: no estimate
+    for _ in range(4):
+        clock.now += 0.5
+        progress.step(failed=False)
+    assert out.getvalue() == ""  # a log gets a line every 5 s, not one per image
+    clock.now += 3.0  # 4 images in 5 s
+    progress.step(failed=True)
+    line = out.getvalue().strip()
+    assert line == "5/10 (50%)  1.00 images/s  1 failed  elapsed 0:05  left 0:05"
+    for _ in range(5):
+        clock.now += 1.0
+        progress.step(failed=False)
+    assert out.getvalue().splitlines()[-1].startswith("10/10 (100%)")  # the end is always shown
+    assert out.getvalue().splitlines()[-1].endswith("left 0:00")
+
+
+def test_progress_redraws_in_place_on_a_terminal() -> None:
+    clock, out = _Clock(), _Tty()
+    progress = Progress(3, out, clock=clock)
+    for _ in range(3):
+        clock.now += 60.0
+        progress.step(failed=False)
+    text = out.getvalue()
+    assert text.count("\r\x1b[K") == 3 and text.endswith("left 0:00\n") and text.count("\n") == 1
+    assert "3/3 (100%)  0.02 images/s  0 failed  elapsed 3:00" in text
