@@ -601,9 +601,11 @@ def html_text(records: Sequence[dict[str, Any]], out_dir: Path) -> str:
             rows.append(f"<tr><td>{kind}</td><td>{'<br>'.join(cands)}</td></tr>")
         paths = "<br>".join(f"<span class=path>{e(str(p))}</span>" for p in rec["paths"])
         sha = e(str(rec.get("sha256") or "—"))
+        worker = rec.get("worker") or {}
+        by = f" · read by {e(str(worker['name']))}" if worker.get("name") else ""
         parts.append(
             f"<div class='img {cls}' data-review='{rank}'>{thumb}<div>{paths}<br>"
-            f"<small>sha256 {sha}</small><br>{'<br>'.join(tags)}"
+            f"<small>sha256 {sha}{by}</small><br>{'<br>'.join(tags)}"
             f"<table>{''.join(rows)}</table></div></div>"
         )
     parts.append("</body></html>\n")

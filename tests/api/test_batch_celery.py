@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from api.batch import CSV_NAME, RESULTS, THUMBS, Job, Progress, load_results, run_batch
+from api.batch import CSV_NAME, REPORT, RESULTS, THUMBS, Job, Progress, load_results, run_batch
 from api.batch_celery import CeleryEngine, make_app, queue_name
 from api.cli import build_parser
 from tests.imaging import render_text_image, to_bytes
@@ -170,6 +170,8 @@ def test_celery_batch_matches_the_local_engine(worker: Worker, tmp_path: Path) -
     thumbs = sorted(p.name for p in (tmp_path / "celery" / THUMBS).iterdir())
     assert thumbs == sorted(p.name for p in (tmp_path / "local" / THUMBS).iterdir()) and len(thumbs) == 3
     assert {p: p.read_bytes() for p in folder.iterdir()} == before
+    report = (tmp_path / "celery" / REPORT).read_text(encoding="utf-8")
+    assert report.count(f"read by test-{worker.queue}@") == 4  # every image names its worker
 
     # a rerun with the celery engine resumes: nothing is sent again
     code, summary = run_batch([str(folder)], tmp_path / "celery", err=io.StringIO(), engine=_engine(worker))
