@@ -3,6 +3,8 @@
 - ``caliber``: the project's pipeline (alphabet-restricted decoding with alternatives, direction,
   interpretation into serial candidates).
 - ``caliber-lines``: the same pipeline without interpretation (serial candidates = line texts).
+- ``rec-bundled`` / ``rec-markings`` / ``rec-both``: the pipeline with the bundled recogniser, the
+  project's own fine-tuned markings recogniser, or both fused (``benchmarks/readers_rec.py``).
 - ``raw``: the raw engine, rapidocr's own high-level call on the same PP-OCR models, with no
   enhancement and no interpretation (serial candidates = its line texts by confidence).
 """
@@ -65,6 +67,21 @@ READERS: dict[str, Callable[[], Reader]] = {
     "caliber-lines": lambda: _pipeline_reader(interpret=False),
     "raw": _raw_reader,
 }
+
+
+def _recognizer_reader(choice: str) -> Reader:
+    from benchmarks.readers_rec import recognizer_reader
+
+    reader: Reader = recognizer_reader(choice)
+    return reader
+
+
+# the same pipeline with the bundled, the project's own markings, or both recognisers (readers_rec.py)
+READERS.update({
+    "rec-bundled": lambda: _recognizer_reader("bundled"),
+    "rec-markings": lambda: _recognizer_reader("markings"),
+    "rec-both": lambda: _recognizer_reader("both"),
+})
 READER_NAMES = tuple(READERS)
 
 
