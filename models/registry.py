@@ -1,8 +1,10 @@
 """Model manifest, file location, hash verification and shared onnxruntime sessions.
 
-Model files are shipped inside installed Python packages (see ``manifest.json``). They are
-located through the package's install folder without importing the package, verified by
-SHA-256 before the first session is created, and never downloaded.
+Model files are shipped inside installed Python packages (see ``manifest.json``): the PP-OCR
+models inside rapidocr's wheel, the models this project trains itself (``models.training``)
+inside this ``models`` package. They are located through the package's install folder without
+importing the package, verified by SHA-256 before the first session is created, and never
+downloaded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 
 MANIFEST = "manifest.json"
+OWN_PACKAGE = "models"  # models this project trains itself ship in this package's folder
 
 
 class ModelError(RuntimeError):
@@ -45,6 +48,9 @@ class ModelSpec:
 
     @property
     def install_hint(self) -> str:
+        if self.package == OWN_PACKAGE:
+            return (f"reinstall caliber {self.package_version} (the file ships in its models package), "
+                    "or rebuild it with: python -m models.training all")
         return f"pip install '{self.package}=={self.package_version}'"
 
 

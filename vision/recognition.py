@@ -1,4 +1,7 @@
-"""Line recognition (PP-OCR rec, CTC) and the 0/180 direction classifier, both batched."""
+"""Line recognition (PP-OCR rec, CTC) and the 0/180 direction classifier, both batched.
+
+:func:`build_recognizer` chooses the recogniser: the bundled PP-OCRv6 small, the project's own
+fine-tuned markings model (with Cyrillic), or both read and fused per character."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.registry import ModelError, OnnxModel
+from models.registry import ModelError, ModelStore, OnnxModel
 from vision.charset import FIREARM_MARKINGS, allowed_mask
 from vision.ctc import CtcDecoder, DecodedText
+from vision.types import CharChoice
 
 REC_HEIGHT = 48
 REC_STRIDE = 8  # input pixels per output frame
@@ -141,3 +145,134 @@ class DirectionClassifier:
                 p180 = float(row[1])
                 out.append((p180 >= self.config.threshold, p180))
         return out
+
+
+# --- choosing the recogniser: bundled, markings, or both fused --------------------------------------
+BUNDLED_REC = "PP-OCRv6_rec_small"
+MARKINGS_REC = "rec_markings_v1"
+RECOGNIZER_CHOICES = ("bundled", "markings", "both")
+
+# Latin letters that the bundled recogniser (no Cyrillic classes) reads for a Cyrillic letter:
+# its vote for the Latin twin is a vote for the Cyrillic letter the other model saw.
+_CYRILLIC_TWIN = dict(zip("АВЕКМНОРСТХЈЅІаеорсхујѕі", "ABEKMHOPCTXJSIaeopcxyjsi", strict=True))
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b or _CYRILLIC_TWIN.get(a) == b or _CYRILLIC_TWIN.get(b) == a
+
+
+def align(a: str, b: str) -> list[tuple[int | None, int | None]]:
+    """Edit-distance alignment of two readings (Cyrillic letters match their Latin twins):
+    pairs of positions, ``None`` where one reading has no character."""
+    n, m = len(a), len(b)
+    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            sub = cost[i - 1, j - 1] + (0 if _same(a[i - 1], b[j - 1]) else 1)
+            cost[i, j] = min(sub, cost[i - 1, j] + 1, cost[i, j - 1] + 1)
+    pairs: list[tuple[int | None, int | None]] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (0 if _same(a[i - 1], b[j - 1]) else 1):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i > 0 and cost[i, j] == cost[i - 1, j] + 1:
+            pairs.append((i - 1, None))
+            i -= 1
+        else:
+            pairs.append((None, j - 1))
+            j -= 1
+    pairs.reverse()
+    return pairs
+
+
+def _merge(a: CharChoice | None, b: CharChoice | None, wa: float, wb: float, top_k: int) -> CharChoice:
+    """Weighted sum of two alternative lists; the bundled side (``a``) also votes for the
+    Cyrillic letter the markings side (``b``) reads where it saw its Latin twin."""
+    scores: dict[str, float] = {}
+    cyrillic_b = {c for c, _p in b.alternatives if c in _CYRILLIC_TWIN} if b is not None else set()
+    if a is not None:
+        for c, p in a.alternatives:
+            target = next((cy for cy in cyrillic_b if _CYRILLIC_TWIN[cy] == c), c)
+            scores[target] = scores.get(target, 0.0) + wa * p
+    if b is not None:
+        for c, p in b.alternatives:
+            scores[c] = scores.get(c, 0.0) + wb * p
+    ranked = sorted(scores.items(), key=lambda cp: -cp[1])[: max(1, top_k)]
+    total = (wa if a is not None else 0.0) + (wb if b is not None else 0.0)
+    alternatives = tuple((c, round(p / max(total, 1e-9), 6)) for c, p in ranked)
+    spans = [x.span for x in (a, b) if x is not None]
+    span = (sum(s[0] for s in spans) / len(spans), sum(s[1] for s in spans) / len(spans))
+    return CharChoice(alternatives, span=span)
+
+
+def fuse(bundled: DecodedText, markings: DecodedText, *, weight: float = 0.6, top_k: int = 5) -> DecodedText:
+    """One reading from two: aligned positions get the weighted mix of both models' alternatives
+    (``weight`` for the markings model); a character only one model reads is kept when that
+    model's weighted line confidence leads."""
+    wa, wb = 1.0 - weight, weight
+    lead_b = wb * markings.confidence >= wa * bundled.confidence
+    chars: list[CharChoice] = []
+    for i, j in align(bundled.text, markings.text):
+        a = bundled.chars[i] if i is not None else None
+        b = markings.chars[j] if j is not None else None
+        if a is not None and b is not None:
+            chars.append(_merge(a, b, wa, wb, top_k))
+        elif b is not None and lead_b:
+            chars.append(_merge(None, b, wa, wb, top_k))
+        elif a is not None and not lead_b:
+            chars.append(_merge(a, None, wa, wb, top_k))
+    text = "".join(c.best for c in chars)
+    confidence = wa * bundled.confidence + wb * markings.confidence
+    return DecodedText(text=text, confidence=confidence, chars=tuple(chars))
+
+
+class FusedRecognizer(TextRecognizer):
+    """Reads every crop with two recognisers and fuses their readings per character.
+
+    ``model`` and ``decoder`` are the first (bundled) recogniser's, so the pipeline records and
+    warms it as before; ``models`` lists both for the provenance."""
+
+    def __init__(self, bundled: TextRecognizer, markings: TextRecognizer, weight: float = 0.6) -> None:
+        super().__init__(bundled.model, bundled.config, bundled.alphabet)
+        self.bundled = bundled
+        self.markings = markings
+        self.weight = weight
+
+    @property
+    def models(self) -> tuple[OnnxModel, ...]:
+        return (self.bundled.model, self.markings.model)
+
+    @property
+    def decoder(self) -> CtcDecoder:
+        _ = self.markings.decoder
+        return self.bundled.decoder
+
+    def recognize(
+        self,
+        crops: Sequence[np.ndarray],
+        *,
+        top_k: int | None = None,
+        temperature: float | None = None,
+    ) -> list[DecodedText]:
+        k = self.config.top_k if top_k is None else top_k
+        first = self.bundled.recognize(crops, top_k=k, temperature=temperature)
+        second = self.markings.recognize(crops, top_k=k, temperature=temperature)
+        return [fuse(a, b, weight=self.weight, top_k=k) for a, b in zip(first, second, strict=True)]
+
+
+def build_recognizer(
+    store: ModelStore, choice: str = "bundled", config: RecognizerConfig | None = None
+) -> TextRecognizer:
+    """The recogniser for ``choice``: ``bundled`` (PP-OCRv6 small as shipped by rapidocr),
+    ``markings`` (the project's fine-tuned model, with Cyrillic) or ``both`` (fused per character)."""
+    if choice == "bundled":
+        return TextRecognizer(store.get(BUNDLED_REC), config)
+    if choice == "markings":
+        return TextRecognizer(store.get(MARKINGS_REC), config)
+    if choice == "both":
+        return FusedRecognizer(TextRecognizer(store.get(BUNDLED_REC), config),
+                               TextRecognizer(store.get(MARKINGS_REC), config))
+    raise ValueError(f"recognizer must be one of {', '.join(RECOGNIZER_CHOICES)}, not {choice!r}")
