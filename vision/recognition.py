@@ -189,13 +189,14 @@ def align(a: str, b: str) -> list[tuple[int | None, int | None]]:
 
 
 def _merge(a: CharChoice | None, b: CharChoice | None, wa: float, wb: float, top_k: int) -> CharChoice:
-    """Weighted sum of two alternative lists; the bundled side (``a``) also votes for the
-    Cyrillic letter the markings side (``b``) reads where it saw its Latin twin."""
+    """Weighted sum of two alternative lists; where the markings side (``b``) reads a Cyrillic
+    letter, the bundled side's (``a``) vote for its Latin twin counts for that letter."""
     scores: dict[str, float] = {}
-    cyrillic_b = {c for c, _p in b.alternatives if c in _CYRILLIC_TWIN} if b is not None else set()
+    # only where the markings model's best reading is a Cyrillic letter
+    twin = _CYRILLIC_TWIN.get(b.best) if b is not None else None
     if a is not None:
         for c, p in a.alternatives:
-            target = next((cy for cy in cyrillic_b if _CYRILLIC_TWIN[cy] == c), c)
+            target = b.best if (b is not None and twin == c) else c
             scores[target] = scores.get(target, 0.0) + wa * p
     if b is not None:
         for c, p in b.alternatives:
