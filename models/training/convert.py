@@ -1,3 +1,4 @@
+# mypy: disallow-subclassing-any=False
 """The bundled PP-OCRv6 small recogniser as a torch module with a new classifier head.
 
 The ONNX graph is cut before its last MatMul (120 features per frame -> 18,708 classes) and

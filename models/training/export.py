@@ -1,3 +1,4 @@
+# mypy: disallow-subclassing-any=False
 """Export a checkpoint to ONNX with its character list, pin it in the manifest, write its card.
 
 The exported graph takes the same input as the bundled recogniser (N x 3 x 48 x W, BGR scaled to
