@@ -48,6 +48,17 @@
       return params && params[name] !== undefined ? String(params[name]) : m;
     });
   }
+  // a message whose data (serials, makers, sources) is kept apart from the wording: translate="no"
+  function tx(key, params, data) {
+    var frag = document.createDocumentFragment(), parts = t(key, {}).split(/\{(\w+)\}/);
+    parts.forEach(function (part, i) {
+      if (i % 2 === 0) { if (part) frag.appendChild(document.createTextNode(part)); return; }
+      var v = params && params[part] !== undefined ? String(params[part]) : '{' + part + '}';
+      frag.appendChild(data && data.indexOf(part) >= 0 ? el('span', { translate: 'no' }, v) : document.createTextNode(v));
+    });
+    return frag;
+  }
+  function put(node, frag) { node.textContent = ''; node.appendChild(frag); return node; }
   function has(key) { return S.dict[key] !== undefined || S.en[key] !== undefined; }
 
   function locale() { return LOCALES[S.lang] || 'en'; }
@@ -422,7 +433,7 @@
         var xs = line.quad.map(function (p) { return p[0]; }), ys = line.quad.map(function (p) { return p[1]; });
         var x = Math.min.apply(null, xs) - font * 0.75, y = Math.min.apply(null, ys);
         if (x < vb[0]) x = Math.max.apply(null, xs) + font * 0.15;
-        box.appendChild(svg('text', { x: x.toFixed(1), y: (y + font * 0.8).toFixed(1), 'font-size': font.toFixed(1),
+        box.appendChild(svg('text', { translate: 'no', x: x.toFixed(1), y: (y + font * 0.8).toFixed(1), 'font-size': font.toFixed(1),
           'stroke-width': (font / 5).toFixed(1) }, String(i + 1)));
       }
       var li = el('li');
@@ -526,9 +537,9 @@
       : /\p{L}/u.test(c) ? 'char.letter' : 'char.sign';
   }
   function glyph(parent, c) {
-    parent.appendChild(el('b', {}, c));
+    parent.appendChild(el('b', { translate: 'no' }, c));
     var k = charKind(c);
-    parent.appendChild(el('i', { 'aria-hidden': 'true', class: k.slice(5) },
+    parent.appendChild(el('i', { 'aria-hidden': 'true', translate: 'no', class: k.slice(5) },
       { 'char.digit': '123', 'char.cyrillic': 'абв', 'char.letter': 'abc', 'char.sign': '' }[k]));
   }
 
@@ -559,8 +570,19 @@
   }
 
   function openPicker(i) {
-    var tile = S.tiles[i];
     S.picking = i;
+    renderPicker();
+    $('picker-input').value = '';
+    var dlg = $('picker');
+    dlg.returnValue = '';
+    if (dlg.showModal) dlg.showModal(); else dlg.setAttribute('open', '');
+    var first = $('picker-alts').querySelector('button');
+    if (first) first.focus();
+  }
+
+  function renderPicker() {
+    var i = S.picking, tile = S.tiles[i];
+    if (i === null || i === undefined || !tile) return;
     $('picker-h').textContent = t('picker.title', { i: num(i + 1), n: num(S.tiles.length), c: tile.c });
     var box = $('picker-alts');
     box.textContent = '';
@@ -569,17 +591,11 @@
     alts.forEach(function (a) {
       var b = el('button', { type: 'submit', value: 'alt:' + a.char });
       glyph(b, a.char);
-      b.appendChild(el('small', {}, a.p === null ? t('picker.current') : pct(a.p)));
+      b.appendChild(a.p === null ? el('small', {}, t('picker.current')) : el('small', { translate: 'no' }, pct(a.p)));
       b.setAttribute('aria-label', a.p === null ? t('picker.keep', { c: a.char, what: t(charKind(a.char)) })
         : t('picker.alt', { c: a.char, pct: pct(a.p), what: t(charKind(a.char)) }));
       box.appendChild(b);
     });
-    $('picker-input').value = '';
-    var dlg = $('picker');
-    dlg.returnValue = '';
-    if (dlg.showModal) dlg.showModal(); else dlg.setAttribute('open', '');
-    var first = box.querySelector('button');
-    if (first) first.focus();
   }
 
   function closePicker() {
@@ -720,18 +736,18 @@
       if (p.field) p.field = t('field.' + p.field);
       if (p.readAs) p.read = t('explain.as', { a: p.read, b: p.readAs });
       if (p.recAs) p.rec = t('explain.as', { a: p.rec, b: p.recAs });
-      return t(EXPLAIN[i][1], p);
+      return tx(EXPLAIN[i][1], p, ['read', 'rec', 'value']);
     }
-    return line;  // a wording this page does not know yet: shown as the registry gives it
+    return document.createTextNode(line);  // a wording this page does not know yet: as the registry gives it
   }
 
   function renderHits() {
     var res = S.hits;
     show('hits', !!res);
     if (!res) return;
-    $('hits-summary').textContent = res.hits.length
-      ? t('trace.found', { n: num(res.hits.length), q: res.query.join(', ') })
-      : t('trace.none', { q: res.query.join(', ') });
+    put($('hits-summary'), res.hits.length
+      ? tx('trace.found', { n: num(res.hits.length), q: res.query.join(', ') }, ['q'])
+      : tx('trace.none', { q: res.query.join(', ') }, ['q']));
     var list = $('hit-list');
     list.textContent = '';
     res.hits.forEach(function (h) {
@@ -748,10 +764,11 @@
         maximumFractionDigits: 2 }) }) : t('trace.exact')));
       var where = [r.source, r.reference].filter(Boolean).join(' · ');
       if (where || r.date) {
-        li.appendChild(el('p', {}, t('trace.source', { source: where || '—', date: r.date ? date(r.date) : '—' })));
+        li.appendChild(put(el('p'), tx('trace.source', { source: where || '—', date: r.date ? date(r.date) : '—' },
+          ['source'])));
       }
       var ul = el('ul', { 'aria-label': t('trace.why') });
-      h.explanation.forEach(function (x) { ul.appendChild(el('li', {}, explain(x))); });
+      h.explanation.forEach(function (x) { ul.appendChild(put(el('li'), explain(x))); });
       li.appendChild(ul);
       list.appendChild(li);
     });
@@ -815,6 +832,7 @@
       renderTiles();
       renderHits();
       renderSaved();
+      if ($('picker').open) renderPicker();
     }
   }
 
@@ -842,6 +860,9 @@
     $('serial').addEventListener('input', onSerialTyped);
     $('zoom').addEventListener('click', function () { S.whole = !S.whole; renderOverlay(); });
     $('picker').addEventListener('close', closePicker);
+    $('picker-input').addEventListener('keydown', function (e) {  // Enter takes what was typed, not the first choice
+      if (e.key === 'Enter') { e.preventDefault(); $('picker').close('ok'); }
+    });
     $('trace').addEventListener('click', trace);
     $('save').addEventListener('click', save);
     $('new').addEventListener('click', function () {

@@ -132,3 +132,28 @@ def shot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page: Any, key: str) -> None:
+    page.goto("/")
+    page.locator("#key").fill(key)
+    page.locator("#signin-go").click()
+    page.locator("#take").wait_for(state="visible")
+
+
+def send_sample(page: Any, path: Path = SAMPLE) -> None:
+    """What the camera button delivers: the file input gets the photo."""
+    page.locator("#file-camera").set_input_files(str(path))
+
+
+def kept_photos(page: Any) -> int:
+    """Photos kept in the browser's IndexedDB, not yet stored by the service."""
+    return int(page.evaluate("""() => new Promise((ok, bad) => {
+        const req = indexedDB.open('caliber', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('photos');
+        req.onerror = () => bad(req.error);
+        req.onsuccess = () => {
+            const c = req.result.transaction('photos').objectStore('photos').count();
+            c.onsuccess = () => { ok(c.result); req.result.close(); };
+        };
+    })"""))

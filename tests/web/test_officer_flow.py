@@ -10,18 +10,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.web.conftest import SAMPLE, SAMPLE_SERIAL, Service, shot
-
-
-def sign_in(page: Any, key: str) -> None:
-    page.goto("/")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Take a photo")).to_be_visible()
-
-
-def send_sample(page: Any) -> None:
-    page.locator("#file-camera").set_input_files(str(SAMPLE))
+from tests.web.conftest import SAMPLE_SERIAL, Service, send_sample, shot
 
 
 def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
