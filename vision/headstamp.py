@@ -28,17 +28,24 @@ Coordinates of the returned lines are in pixels of the image passed in.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from vision.ctc import DecodedText
+from vision.types import CharChoice, Quad, Step, TextLine
 
 VARIANT = "polar"
+_DEBUG = False
 
 
 class Recognizer(Protocol):
@@ -67,11 +74,13 @@ class HeadstampConfig:
     band_outer: float = 0.97  # outer edge of the unrolled band (of the rim radius)
     band_inner_min: float = 0.42  # the band starts just outside the primer, but not nearer the centre
     # --- segmentation and reading ---
-    gap_heights: float = 0.8  # a gap wider than this many band heights x 0.5 separates tokens
-    max_token_arc: float = 200.0  # degrees; wider runs are split at their weakest column
-    min_token_conf: float = 0.55  # recogniser confidence needed to keep an unmatched read
-    min_match_score: float = 0.5
-    max_tokens: int = 8
+    gap_heights: float = 0.8  # ink runs closer than this many text heights form one segment
+    merge_heights: float = 2.6  # segments this close may also be read together (one token)
+    max_merge: int = 3  # segments read together at most
+    min_token_conf: float = 0.75  # recogniser confidence needed to keep an unmatched read
+    min_match_conf: float = 0.35  # confidence (read x match quality) needed to report a known token
+    upright_prior: float = 0.3  # preference for the reading direction that is upright in the photo
+    max_segments: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,3 +369,798 @@ def find_heads(bgr: np.ndarray, cfg: HeadstampConfig) -> list[Head]:
                 break
     heads.sort(key=lambda h: -(h.rim_support + h.primer_support))
     return heads
+
+
+# --- unrolling ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Strip:
+    """The band of a head unrolled: column j is angle ``2 pi j / width`` (clockwise from the
+    ellipse's first axis), row i is radius fraction ``outer - i * (outer - inner) / (height - 1)``
+    (outside at the top), so outward-facing text reads left to right."""
+
+    image: np.ndarray
+    head: Head  # in image pixels
+    outer: float
+    inner: float
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    def angle(self, col: float) -> float:
+        return 2 * math.pi * col / self.width
+
+    def frac(self, row: float) -> float:
+        return self.outer - row * (self.outer - self.inner) / max(self.height - 1, 1)
+
+
+def unroll(bgr: np.ndarray, head: Head, cfg: HeadstampConfig) -> Strip:
+    """Unroll the band between the primer and the rim into a strip; the scale is that of a head
+    of ``cfg.work_radius`` pixels (resampled from the photo, area-averaged when shrinking)."""
+    inner = max(cfg.band_inner_min, head.primer + 0.05)
+    outer = cfg.band_outer
+    crop = _crop_head(bgr, head, cfg.work_radius)
+    local = crop.to_crop(head)
+    r = local.radius
+    mid = (inner + outer) / 2
+    width = max(64, round(2 * math.pi * mid * r))
+    height = max(16, round((outer - inner) * r))
+    theta = np.arange(width) * (2 * math.pi / width)
+    fracs = outer - np.arange(height) * ((outer - inner) / max(height - 1, 1))
+    xs, ys = local.point(theta[None, :], fracs[:, None])
+    image = cv2.remap(crop.image, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+    return Strip(image, head, outer, inner)
+
+
+# --- segmentation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A token's place in the strip: columns [start, end) (end may pass the width: the token then
+    wraps round the seam) and rows [top, bottom)."""
+
+    start: int
+    end: int
+    top: int
+    bottom: int
+    ink: float  # mean ink strength over the segment, relative to the strip's background
+
+
+def _ink(strip: Strip) -> np.ndarray:
+    """Per-pixel ink strength: horizontal gradient magnitude (character strokes cross the strip;
+    the rim, primer and soot rings run along it and give little), lightly smoothed."""
+    grey = cv2.GaussianBlur(_grey(strip.image).astype(np.float32), (0, 0), 1.2)
+    gx = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+    out: np.ndarray = cv2.GaussianBlur(gx, (0, 0), 2.0)
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of True in a circular 1-D mask; a run through the seam ends past the end."""
+    n = len(mask)
+    if mask.all():
+        return [(0, n)]
+    if not mask.any():
+        return []
+    first_false = int(np.argmin(mask))
+    rolled = np.roll(mask, -first_false)
+    edges = np.diff(np.concatenate([[0], rolled.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(s) + first_false, int(e) + first_false) for s, e in zip(starts, ends, strict=True)]
+
+
+def segment(strip: Strip, cfg: HeadstampConfig) -> tuple[list[Segment], float]:
+    """Tokens along the strip: columns with ink, closed over gaps narrower than a character, then
+    grouped into tokens at gaps wider than ``cfg.gap_heights`` text heights. Returns the segments
+    and the text height (pixels) the gaps were measured in."""
+    ink = _ink(strip)
+    h, w = ink.shape
+    margin = max(1, h // 12)
+    core = ink[margin : h - margin]
+    cols = core.mean(axis=0)
+    cols = np.convolve(np.concatenate([cols[-8:], cols, cols[:8]]), np.ones(5) / 5, mode="same")[8:-8]
+    base = float(np.percentile(cols, 20))
+    top = float(np.percentile(cols, 98))
+    if top <= base * 1.3 + 1e-6:
+        return [], 0.0
+    thresh = base + 0.25 * (top - base)
+    inked = cols >= thresh
+    # text height: rows where the inked columns carry ink
+    rows = core[:, inked].mean(axis=1) if inked.any() else core.mean(axis=1)
+    rows_thr = float(rows.min()) + 0.4 * float(rows.max() - rows.min())
+    text_rows = np.flatnonzero(rows >= rows_thr)
+    text_h = float(text_rows[-1] - text_rows[0] + 1) if text_rows.size else h * 0.5
+    text_h = max(text_h, h * 0.2)
+    # close gaps between strokes and letters, then split at gaps wider than a token gap
+    close = max(1, round(0.35 * text_h))
+    closed = cv2.morphologyEx(np.tile(inked.astype(np.uint8), 3)[None, :], cv2.MORPH_CLOSE,
+                              np.ones((1, close), np.uint8))[0, w : 2 * w] > 0
+    blobs = [(s, e) for s, e in _runs(closed) if e - s >= max(2, round(0.15 * text_h))]
+    gap = cfg.gap_heights * text_h
+    groups: list[list[int]] = []
+    for s, e in blobs:
+        if groups and s - groups[-1][1] < gap:
+            groups[-1][1] = e
+        else:
+            groups.append([s, e])
+    if len(groups) > 1 and groups[0][0] + w - groups[-1][1] < gap:  # merge across the seam
+        groups[0] = [groups[-1][0], groups[0][1] + w]
+        groups.pop()
+    segs: list[Segment] = []
+    for s, e in groups:
+        idx = np.arange(s, e) % w
+        prof = core[:, idx].mean(axis=1)
+        lo, hi = float(prof.min()), float(prof.max())
+        rows_in = np.flatnonzero(prof >= lo + 0.35 * (hi - lo))
+        t0 = int(rows_in[0]) + margin if rows_in.size else margin
+        t1 = int(rows_in[-1]) + margin + 1 if rows_in.size else h - margin
+        strength = float(cols[idx].mean() / max(base, 1e-6))
+        segs.append(Segment(int(s), int(e), t0, t1, round(strength, 3)))
+    return segs, text_h
+
+
+# --- the vocabulary of headstamps --------------------------------------------------------------
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "headstamps.json"
+_SEPARATORS = frozenset(" ")
+_SMALL_MARKS = frozenset(".,·'`:;-–_")
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """One way a token is stamped: ``text`` as it is reported, ``kind`` ('maker' or 'calibre'),
+    ``code`` the entry it belongs to (the maker code or the calibre itself)."""
+
+    text: str
+    kind: str
+    code: str
+    key: str  # upper-case characters compared against a read (spaces dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    kind: str
+    regex: re.Pattern[str]
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Known headstamp tokens and the character rules used to match reads against them."""
+
+    spellings: tuple[Spelling, ...]
+    reads_as: Mapping[str, tuple[str, ...]]  # upper-case letter -> how it may be read
+    groups: Mapping[str, frozenset[str]]  # character -> its look-alikes (itself included)
+    patterns: tuple[Pattern, ...]
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Vocabulary:
+        spellings: list[Spelling] = []
+        for item in data["codes"]:
+            for alias in item.get("aliases", [item["code"]]):
+                spellings.append(Spelling(str(alias), "maker", str(item["code"]), _key(str(alias))))
+        for cal in data.get("calibres", []):
+            spellings.append(Spelling(str(cal), "calibre", str(cal), _key(str(cal))))
+        reads_as = {str(k).upper(): tuple(str(v) for v in vs) for k, vs in data.get("reads_as", {}).items()}
+        groups: dict[str, set[str]] = {}
+        for group in data.get("confusions", []):
+            members = set(str(group))
+            for ch in members:
+                groups.setdefault(ch, {ch}).update(members)
+        patterns = tuple(Pattern(str(p["kind"]), re.compile(str(p["regex"])), float(p["weight"]))
+                         for p in data.get("patterns", []))
+        return cls(tuple(spellings), reads_as, {k: frozenset(v) for k, v in groups.items()}, patterns)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Vocabulary:
+        with (path or DATA_FILE).open(encoding="utf-8") as fh:
+            return cls.from_data(json.load(fh))
+
+    @property
+    def max_key(self) -> int:
+        return max((len(s.key) for s in self.spellings), default=0)
+
+
+@lru_cache(maxsize=4)
+def default_vocabulary(path: str | None = None) -> Vocabulary:
+    """The packaged vocabulary, loaded once (it is immutable and shared)."""
+    return Vocabulary.load(Path(path) if path else None)
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch not in _SEPARATORS)
+
+
+# --- matching reads ----------------------------------------------------------------------------
+
+Alts = tuple[tuple[str, float], ...]
+
+
+def _sub_cost(vocab: Vocabulary, code_ch: str, alts: Alts) -> float:
+    """Cost of reading ``alts`` where ``code_ch`` is stamped: 0 for the same character, a little
+    for a look-alike from another script the recogniser lacks (Cyrillic П read as Greek Π), more
+    for a character the recogniser offered as an alternative, more again for a look-alike."""
+    best, p_best = alts[0]
+    b = best.upper()
+    if b == code_ch:
+        return 0.0
+    readings = vocab.reads_as.get(code_ch, ())
+    if best in readings or b in readings:
+        return 0.05
+    cost = 1.0
+    for ch, p in alts[1:]:
+        if ch.upper() == code_ch or ch in readings:
+            cost = min(cost, 0.15 + 0.5 * (1.0 - min(1.0, p / max(p_best, 1e-6))))
+    # a look-alike costs more the surer the recogniser was of what it saw
+    group = vocab.groups.get(code_ch)
+    if group is not None and b in group:
+        cost = min(cost, 0.2 + 0.5 * p_best)
+    elif any(r in vocab.groups and b in vocab.groups[r] for r in readings if len(r) == 1):
+        cost = min(cost, 0.45 + 0.5 * p_best)  # a look-alike of a look-alike
+    return cost
+
+
+def _ins_cost(code_ch: str) -> float:
+    """A stamped character the read lacks: small marks (a decimal point) are often lost."""
+    return 0.3 if code_ch in _SMALL_MARKS else 1.0
+
+
+def _del_cost(alts: Alts) -> float:
+    """A read character the stamped token lacks."""
+    best, p = alts[0]
+    if best in _SEPARATORS:
+        return 0.0
+    if best in _SMALL_MARKS:
+        return 0.25
+    return 0.5 if p < 0.4 else 1.0
+
+
+def align(vocab: Vocabulary, key: str, reads: Sequence[Alts]) -> tuple[float, list[int | None]]:
+    """Weighted edit distance of a read against a spelling's key, and for each key character the
+    index of the read character aligned to it (None when inserted). Two narrow read characters
+    may stand for one wide stamped one (Cyrillic П read as 'II')."""
+    n, m = len(key), len(reads)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            c = cost[i][j]
+            if c == inf:
+                continue
+            if i < n:
+                v = c + _ins_cost(key[i])
+                if v < cost[i + 1][j]:
+                    cost[i + 1][j], back[i + 1][j] = v, (i, j)
+            if j < m:
+                v = c + _del_cost(reads[j])
+                if v < cost[i][j + 1]:
+                    cost[i][j + 1], back[i][j + 1] = v, (i, j)
+            if i < n and j < m:
+                v = c + _sub_cost(vocab, key[i], reads[j])
+                if v < cost[i + 1][j + 1]:
+                    cost[i + 1][j + 1], back[i + 1][j + 1] = v, (i, j)
+                if j + 1 < m:
+                    pair = reads[j][0][0] + reads[j + 1][0][0]
+                    if pair.upper() in vocab.reads_as.get(key[i], ()):
+                        v = c + 0.1
+                        if v < cost[i + 1][j + 2]:
+                            cost[i + 1][j + 2], back[i + 1][j + 2] = v, (i, j)
+    mapping: list[int | None] = [None] * n
+    i, j = n, m
+    while (i, j) != (0, 0):
+        prev = back[i][j]
+        if prev is None:
+            break
+        pi, pj = prev
+        if pi == i - 1 and pj < j:
+            mapping[pi] = pj
+        i, j = pi, pj
+    return cost[n][m], mapping
+
+
+def _allowed(key_len: int) -> float:
+    """Largest edit cost accepted for a spelling of ``key_len`` characters: short codes only with
+    look-alikes or offered alternatives, longer ones with about one real error in four."""
+    if key_len <= 2:
+        return 0.4
+    if key_len == 3:
+        return 0.75
+    return 0.25 * key_len
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One token found in a read: positions [start, end) of the read, what it is and its text."""
+
+    start: int
+    end: int
+    text: str
+    kind: str  # maker, calibre, date, other
+    code: str  # the maker code / calibre matched, '' for a read kept as it is
+    cost: float  # edit cost against the spelling (0 for a kept read)
+    gain: float  # how much the piece counts in choosing a parse
+    mapping: tuple[int | None, ...]  # read position aligned to each character of ``text``
+
+
+def _mean_p(reads: Sequence[Alts]) -> float:
+    ps = [a[0][1] for a in reads if a[0][0] not in _SEPARATORS]
+    return sum(ps) / len(ps) if ps else 0.0
+
+
+class _ReadCosts:
+    """Substitution costs against one read, computed once per (character, position)."""
+
+    def __init__(self, vocab: Vocabulary, reads: Sequence[Alts]) -> None:
+        self.vocab = vocab
+        self.reads = reads
+        self._sub: dict[tuple[str, int], float] = {}
+        self.dels = [_del_cost(a) for a in reads]
+        self.pairs = [(reads[j][0][0] + reads[j + 1][0][0]).upper() for j in range(len(reads) - 1)]
+
+    def sub(self, ch: str, j: int) -> float:
+        k = (ch, j)
+        v = self._sub.get(k)
+        if v is None:
+            v = self._sub[k] = _sub_cost(self.vocab, ch, self.reads[j])
+        return v
+
+    def could_start(self, key: str, j: int) -> bool:
+        """Cheap filter: the key's first real character fits read position j or j+1."""
+        first = next((c for c in key if c not in _SMALL_MARKS), key[0])
+        return any(self.sub(first, q) < 1.0 for q in (j, j + 1) if q < len(self.reads))
+
+    def ends_from(self, key: str, start: int, stop: int) -> list[float]:
+        """Edit cost of ``key`` against reads[start:j] for every j in [start, stop]."""
+        width = stop - start
+        inf = math.inf
+        prev = [0.0] * (width + 1)
+        for j in range(1, width + 1):
+            prev[j] = prev[j - 1] + self.dels[start + j - 1]
+        rows = [prev]
+        for i, ch in enumerate(key):
+            cur = [inf] * (width + 1)
+            cur[0] = prev[0] + _ins_cost(ch)
+            pair_ok = self.vocab.reads_as.get(ch, ())
+            for j in range(1, width + 1):
+                q = start + j - 1
+                v = min(prev[j] + _ins_cost(ch), cur[j - 1] + self.dels[q], prev[j - 1] + self.sub(ch, q))
+                if j >= 2 and pair_ok and self.pairs[q - 1] in pair_ok:
+                    v = min(v, rows[i][j - 2] + 0.1)
+                cur[j] = v
+            rows.append(cur)
+            prev = cur
+        return prev
+
+
+def _spelling_pieces(vocab: Vocabulary, costs: _ReadCosts, start: int, stop: int) -> dict[int, Piece]:
+    """Best known spelling for each end position j (reads[start:j]), as a piece."""
+    reads = costs.reads
+    found: dict[int, Piece] = {}
+    for sp in vocab.spellings:
+        if not costs.could_start(sp.key, start):
+            continue
+        limit = _allowed(len(sp.key))
+        ends = costs.ends_from(sp.key, start, min(stop, start + len(sp.key) + 2))
+        for k, cost in enumerate(ends):
+            j = start + k
+            if cost > limit or j == start or reads[j - 1][0][0] in _SEPARATORS:
+                continue
+            part = reads[start:j]
+            n_read = sum(1 for a in part if a[0][0] not in _SEPARATORS)
+            gain = (min(n_read, len(sp.key)) - cost) * (0.5 + 0.5 * _mean_p(part)) + 0.3
+            old = found.get(j)
+            if old is None or gain > old.gain:
+                found[j] = Piece(start, j, sp.text, sp.kind, sp.code, round(cost, 3), gain, ())
+    return found
+
+
+def _with_mapping(vocab: Vocabulary, reads: Sequence[Alts], piece: Piece) -> Piece:
+    """The piece with each character of its text tied to the read position aligned to it."""
+    _cost, mapping = align(vocab, _key(piece.text), reads[piece.start : piece.end])
+    text_map: list[int | None] = []
+    k = 0
+    for ch in piece.text:
+        if ch in _SEPARATORS:
+            text_map.append(None)
+            continue
+        pos = mapping[k] if k < len(mapping) else None
+        text_map.append(None if pos is None else piece.start + pos)
+        k += 1
+    return Piece(piece.start, piece.end, piece.text, piece.kind, piece.code, piece.cost, piece.gain,
+                 tuple(text_map))
+
+
+def _pattern_piece(vocab: Vocabulary, reads: Sequence[Alts], start: int, end: int,
+                   min_conf: float) -> Piece | None:
+    part = reads[start:end]
+    text = "".join(a[0][0] for a in part).upper()
+    if not text or text != text.strip():
+        return None
+    conf = _mean_p(part)
+    if conf < min_conf or min(a[0][1] for a in part) < 0.3:
+        return None
+    for pat in vocab.patterns:
+        if pat.regex.match(text):
+            gain = len(text) * pat.weight * conf
+            return Piece(start, end, text, pat.kind, "", 0.0, gain, tuple(range(start, end)))
+    return None
+
+
+def parse(vocab: Vocabulary, reads: Sequence[Alts], min_conf: float) -> tuple[float, list[Piece]]:
+    """Best split of one read (one token crop, one direction) into known spellings, plausible raw
+    tokens and skipped characters (spaces, symbols, noise): a word-break search that does not
+    trust the recogniser's spaces (stamped letters are widely spaced)."""
+    n = len(reads)
+    max_len = vocab.max_key + 2
+    costs = _ReadCosts(vocab, reads)
+    best: list[float] = [-math.inf] * (n + 1)
+    back: list[tuple[int, Piece | None]] = [(0, None)] * (n + 1)
+    best[0] = 0.0
+    for i in range(n):
+        if best[i] == -math.inf:
+            continue
+        ch, p = reads[i][0]
+        skip = 0.0 if ch in _SEPARATORS else (0.1 if ch in _SMALL_MARKS or p < 0.5 else 0.6)
+        if best[i] - skip > best[i + 1]:
+            best[i + 1], back[i + 1] = best[i] - skip, (i, None)
+        if ch in _SEPARATORS:
+            continue
+        stop = min(n, i + max_len)
+        candidates = list(_spelling_pieces(vocab, costs, i, stop).values())
+        for j in range(i + 1, stop + 1):
+            raw = _pattern_piece(vocab, reads, i, j, min_conf)
+            if raw is not None:
+                candidates.append(raw)
+        for piece in candidates:
+            if best[i] + piece.gain > best[piece.end]:
+                best[piece.end], back[piece.end] = best[i] + piece.gain, (i, piece)
+    pieces: list[Piece] = []
+    j = n
+    while j > 0:
+        i, found = back[j]
+        if found is not None:
+            pieces.append(found if not found.code else _with_mapping(vocab, reads, found))
+        j = i
+    pieces.reverse()
+    return best[n], pieces
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HeadstampToken:
+    """A token read round the rim: its line, what it is and what it matched."""
+
+    line: TextLine
+    kind: str  # maker, calibre, date, other
+    code: str  # the maker code or calibre matched; '' for a read kept as read
+    read: str  # the recogniser's own text for the token
+    cost: float  # edit cost of the read against ``code``
+
+
+@dataclass(frozen=True, slots=True)
+class HeadstampRead:
+    head: Head
+    tokens: tuple[HeadstampToken, ...]
+    steps: tuple[Step, ...]
+
+    @property
+    def lines(self) -> tuple[TextLine, ...]:
+        return tuple(t.line for t in self.tokens)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """Where a token crop came from in the strip: columns [c0, c1) (may pass the width) and rows
+    [r0, r1); ``inward`` when it was read turned by 180 degrees."""
+
+    c0: int
+    c1: int
+    r0: int
+    r1: int
+    inward: bool
+
+    def column(self, f: float) -> float:
+        """Strip column of a point at fraction ``f`` along the crop as read."""
+        return self.c1 - f * (self.c1 - self.c0) if self.inward else self.c0 + f * (self.c1 - self.c0)
+
+
+def _cut_crop(strip: Strip, seg: Segment, text_h: float) -> tuple[np.ndarray, int, int, int, int]:
+    pad = max(2, round(0.35 * text_h))
+    c0, c1 = seg.start - pad, seg.end + pad
+    h = seg.bottom - seg.top
+    m = max(2, round(0.3 * max(h, 0.6 * text_h)))
+    r0, r1 = max(0, seg.top - m), min(strip.height, seg.bottom + m)
+    cols = np.arange(c0, c1) % strip.width
+    crop = np.ascontiguousarray(strip.image[r0:r1][:, cols])
+    return crop, c0, c1, r0, r1
+
+
+def _arc_quad(strip: Strip, cut: _Cut, f0: float, f1: float) -> Quad:
+    """Oriented box round the arc between crop fractions f0..f1 (as read), in image pixels."""
+    a, b = cut.column(f0), cut.column(f1)
+    cols = np.linspace(a, b, 9)
+    theta = cols * (2 * math.pi / strip.width)
+    fr_top, fr_bottom = strip.frac(cut.r1 if cut.inward else cut.r0), strip.frac(cut.r0 if cut.inward else cut.r1)
+    xs_t, ys_t = strip.head.point(theta, fr_top)
+    xs_b, ys_b = strip.head.point(theta, fr_bottom)
+    pts = np.stack([np.concatenate([xs_t, xs_b]), np.concatenate([ys_t, ys_b])], axis=1)
+    mid_f = (fr_top + fr_bottom) / 2
+    sx, sy = strip.head.point(theta[0], mid_f)
+    ex, ey = strip.head.point(theta[-1], mid_f)
+    u = np.array([float(ex - sx), float(ey - sy)])
+    norm = float(np.hypot(u[0], u[1]))
+    if norm < 1e-6:  # a single column: read along the tangent
+        t = float(theta[0])
+        u = np.array([-math.sin(t), math.cos(t)]) * (-1 if cut.inward else 1)
+        norm = 1.0
+    u /= norm
+    n = np.array([-u[1], u[0]])
+    pu, pn = pts @ u, pts @ n
+    u0, u1, n0, n1 = pu.min(), pu.max(), pn.min(), pn.max()
+    corners = [u0 * u + n0 * n, u1 * u + n0 * n, u1 * u + n1 * n, u0 * u + n1 * n]
+    return Quad.from_points([(float(c[0]), float(c[1])) for c in corners])
+
+
+def _piece_chars(piece: Piece, reads: Sequence[Alts], spans: Sequence[tuple[float, float]], top_k: int
+                 ) -> tuple[tuple[CharChoice, ...], float, float]:
+    """Character choices for a piece's text (dictionary spelling first, the read's alternatives
+    after it) and the crop fractions the piece covers."""
+    pos = [p for p in piece.mapping if p is not None] or list(range(piece.start, piece.end))
+    f0 = min(spans[p][0] for p in pos)
+    f1 = max(spans[p][1] for p in pos)
+    width = max(f1 - f0, 1e-6)
+    chars: list[CharChoice] = []
+    for t, ch in enumerate(piece.text):
+        p = piece.mapping[t] if t < len(piece.mapping) else None
+        if p is None:
+            # nearest aligned neighbours give the place of a character the read lost
+            left = [piece.mapping[k] for k in range(t - 1, -1, -1) if piece.mapping[k] is not None]
+            right = [piece.mapping[k] for k in range(t + 1, len(piece.mapping)) if piece.mapping[k] is not None]
+            a = spans[left[0]][1] if left and left[0] is not None else f0
+            b = spans[right[0]][0] if right and right[0] is not None else f1
+            span = ((a - f0) / width, (max(a, b) - f0) / width)
+            chars.append(CharChoice(((ch, 0.5),), (round(span[0], 4), round(span[1], 4))))
+            continue
+        alts = reads[p]
+        span = ((spans[p][0] - f0) / width, (spans[p][1] - f0) / width)
+        if alts[0][0] == ch:
+            choice = alts
+        else:
+            p_ch = max((q for c, q in alts if c == ch), default=0.0)
+            assigned = max(p_ch, 0.5 * alts[0][1])
+            rest = [(c, q) for c, q in alts if c != ch]
+            total = sum(q for _, q in rest)
+            scale = min(1.0, (1.0 - assigned) / total) if total > 0 else 1.0
+            choice = ((ch, round(assigned, 4)), *((c, round(q * scale, 4)) for c, q in rest))
+        chars.append(CharChoice(tuple(choice[:max(1, top_k)]), (round(span[0], 4), round(span[1], 4))))
+    return tuple(chars), f0, f1
+
+
+def _groups(segs: Sequence[Segment], width: int, text_h: float, cfg: HeadstampConfig
+            ) -> tuple[list[Segment], list[tuple[int, int]]]:
+    """Segments in reading order starting after the widest gap (no token spans it), and the runs
+    [i, j) of consecutive segments that may be one token (gaps below ``merge_heights``)."""
+    order = sorted(segs, key=lambda s: s.start)
+    n = len(order)
+    if n == 0:
+        return [], []
+    gaps = [(order[(i + 1) % n].start - order[i].end) % width if n > 1 else width for i in range(n)]
+    first = (int(np.argmax(gaps)) + 1) % n
+    seq = order[first:] + order[:first]
+    # unwrap columns so that they increase along the sequence
+    out: list[Segment] = []
+    offset = 0
+    for k, sg in enumerate(seq):
+        if k and sg.start + offset < out[-1].start:
+            offset += width
+        out.append(Segment(sg.start + offset, sg.end + offset, sg.top, sg.bottom, sg.ink))
+    limit = cfg.merge_heights * text_h
+    runs = [(i, i + 1) for i in range(n)]
+    for i in range(n):
+        for j in range(i + 2, min(n, i + cfg.max_merge) + 1):
+            if out[j - 1].start - out[j - 2].end > limit:
+                break
+            runs.append((i, j))
+    return out, runs
+
+
+def _merged(segs: Sequence[Segment]) -> Segment:
+    return Segment(segs[0].start, segs[-1].end, min(s.top for s in segs), max(s.bottom for s in segs),
+                   max(s.ink for s in segs))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    gain: float
+    pieces: list[Piece]
+    reads: list[Alts]
+    spans: list[tuple[float, float]]
+    cut: _Cut
+
+
+def _lowness(strip: Strip, cut: _Cut) -> float:
+    """Where the crop lies round the head in the photo: +1 straight below the centre, -1 above."""
+    col = (cut.c0 + cut.c1) / 2
+    x, y = strip.head.point(col * (2 * math.pi / strip.width), 1.0)
+    dx, dy = float(x) - strip.head.cx, float(y) - strip.head.cy
+    return dy / max(math.hypot(dx, dy), 1e-6)
+
+
+def _upright_convention(strip: Strip, options: Mapping[tuple[int, int], tuple[_Reading, _Reading]]) -> bool:
+    """Headstamps follow one convention: every token faces outwards, or those in the lower half
+    face inwards (upright for a person holding the case). Single segments below the centre that
+    read clearly better one way decide which; True for the second."""
+    evidence = 0.0
+    for (i, j), (out, inn) in options.items():
+        low = _lowness(strip, out.cut)
+        if j == i + 1 and low > 0.3:
+            evidence += (inn.gain - out.gain) * low
+    return evidence >= 0
+
+
+def _pick_direction(strip: Strip, out: _Reading, inn: _Reading, upright: bool, prior: float) -> _Reading:
+    """The better of the two readings of a crop, the convention breaking near-ties (0, 1 and 8
+    look the same turned round; 6 and 9 swap)."""
+    low = _lowness(strip, out.cut)
+    expect_inward = upright and low > 0
+    weight = min(1.0, abs(low) / 0.3) if upright else 1.0
+    g_out = out.gain + (0.0 if expect_inward else prior * weight) if out.pieces else out.gain
+    g_in = inn.gain + (prior * weight if expect_inward else 0.0) if inn.pieces else inn.gain
+    pick = out if g_out >= g_in else inn
+    return _Reading(max(g_out, g_in), pick.pieces, pick.reads, pick.spans, pick.cut)
+
+
+def _settled(reading: _Reading) -> bool:
+    """A crop read as one known token of three or more characters, with nothing left over: no
+    need to try it together with its neighbours."""
+    if len(reading.pieces) != 1:
+        return False
+    piece = reading.pieces[0]
+    used = sum(1 for a in reading.reads[piece.start : piece.end] if a[0][0] not in _SEPARATORS)
+    total = sum(1 for a in reading.reads if a[0][0] not in _SEPARATORS)
+    return bool(piece.code) and len(_key(piece.text)) >= 3 and used == total and piece.cost <= 0.35
+
+
+def _read_runs(strip: Strip, seq: Sequence[Segment], runs: Sequence[tuple[int, int]], text_h: float,
+               recognizer: Recognizer, vocab: Vocabulary, cfg: HeadstampConfig, top_k: int, temperature: float
+               ) -> dict[tuple[int, int], tuple[_Reading, _Reading]]:
+    """Each run of segments cut out and read outward and turned round, and parsed."""
+    crops: list[np.ndarray] = []
+    cuts: list[_Cut] = []
+    for i, j in runs:
+        crop, c0, c1, r0, r1 = _cut_crop(strip, _merged(seq[i:j]), text_h)
+        crops += [crop, np.ascontiguousarray(crop[::-1, ::-1])]
+        cuts += [_Cut(c0, c1, r0, r1, False), _Cut(c0, c1, r0, r1, True)]
+    decoded = recognizer.recognize(crops, top_k=top_k, temperature=temperature) if crops else []
+    options: dict[tuple[int, int], tuple[_Reading, _Reading]] = {}
+    for r, run in enumerate(runs):
+        pair: list[_Reading] = []
+        for dec, cut in ((decoded[2 * r], cuts[2 * r]), (decoded[2 * r + 1], cuts[2 * r + 1])):
+            reads = [c.alternatives for c in dec.chars]
+            gain, pieces = parse(vocab, reads, cfg.min_token_conf)
+            pair.append(_Reading(gain, pieces, reads, [c.span for c in dec.chars], cut))
+            if _DEBUG:
+                print(run, cut.inward, round(gain, 2), dec.text, [(p.text, round(p.gain, 2)) for p in pieces])
+        options[run] = (pair[0], pair[1])
+    return options
+
+
+def read_headstamp(
+    bgr: np.ndarray,
+    recognizer: Recognizer,
+    top_k: int = 5,
+    temperature: float = 2.0,
+    config: HeadstampConfig | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> HeadstampRead | None:
+    """Read the headstamp in a photo, or None when the photo shows no cartridge head or nothing
+    legible on it. ``recognizer`` reads upright line crops (``TextRecognizer``)."""
+    cfg = config or HeadstampConfig()
+    vocab = vocabulary or default_vocabulary()
+    steps: list[Step] = []
+    t0 = time.perf_counter()
+    heads = find_heads(bgr, cfg)
+    if not heads:
+        return None
+    head = heads[0]
+    steps.append(Step("headstamp_find", _ms(t0), (
+        ("detect_side", str(cfg.detect_side)), ("heads", str(len(heads))),
+        ("rim", f"{head.cx:.1f},{head.cy:.1f} axes {head.a:.1f}x{head.b:.1f} at {head.angle:.1f} deg"),
+        ("primer", f"{head.primer:.3f}"), ("rim_support", f"{head.rim_support:.2f}"),
+        ("primer_support", f"{head.primer_support:.2f}"),
+    )))
+
+    t0 = time.perf_counter()
+    strip = unroll(bgr, head, cfg)
+    segs, text_h = segment(strip, cfg)
+    segs = sorted(segs, key=lambda s: -s.ink)[: cfg.max_segments]
+    seq, runs = _groups(segs, strip.width, text_h, cfg)
+    steps.append(Step("headstamp_unroll", _ms(t0), (
+        ("band", f"{strip.inner:.2f}-{strip.outer:.2f} of the rim radius"),
+        ("strip", f"{strip.width}x{strip.height}"), ("segments", str(len(seq))),
+        ("text_height", f"{text_h:.0f}"), ("gap_heights", str(cfg.gap_heights)),
+        ("merge_heights", str(cfg.merge_heights)),
+    )))
+    if not seq:
+        return None
+
+    t0 = time.perf_counter()
+    singles = [r for r in runs if r[1] == r[0] + 1]
+    options = _read_runs(strip, seq, singles, text_h, recognizer, vocab, cfg, top_k, temperature)
+    upright = _upright_convention(strip, options)
+    readings = {run: _pick_direction(strip, out, inn, upright, cfg.upright_prior)
+                for run, (out, inn) in options.items()}
+    # runs of neighbours are read together only when some of them are not settled on their own
+    merges = [r for r in runs if r[1] > r[0] + 1
+              and sum(not _settled(readings[(k, k + 1)]) for k in range(r[0], r[1])) >= r[1] - r[0] - 1
+              and not all(_settled(readings[(k, k + 1)]) for k in range(r[0], r[1]))]
+    more = _read_runs(strip, seq, merges, text_h, recognizer, vocab, cfg, top_k, temperature)
+    for run, (out, inn) in more.items():
+        readings[run] = _pick_direction(strip, out, inn, upright, cfg.upright_prior)
+    steps.append(Step("headstamp_recognise", _ms(t0), (
+        ("crops", str(2 * (len(singles) + len(merges)))), ("merged_runs", str(len(merges))),
+        ("directions", "outward and inward (turned 180 degrees)"),
+        ("convention", "lower half inwards" if upright else "all outwards"),
+        ("top_k", str(top_k)), ("temperature", str(temperature)),
+    )))
+
+    t0 = time.perf_counter()
+    # which segments are read together: the partition with the largest total gain
+    n = len(seq)
+    best = [0.0] + [-math.inf] * n
+    choice: list[tuple[int, int] | None] = [None] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            got = readings.get((i, j))
+            if got is None:
+                continue
+            value = best[i] + got.gain - 0.01 * (j - i - 1)  # ties go to separate tokens
+            if value > best[j]:
+                best[j], choice[j] = value, (i, j)
+    chosen: list[_Reading] = []
+    j = n
+    while j > 0:
+        picked = choice[j]
+        if picked is None:
+            break
+        chosen.append(readings[picked])
+        j = picked[0]
+    chosen.reverse()
+
+    tokens: list[HeadstampToken] = []
+    for reading in chosen:
+        for piece in reading.pieces:
+            chars, f0, f1 = _piece_chars(piece, reading.reads, reading.spans, top_k)
+            part = reading.reads[piece.start : piece.end]
+            read_text = "".join(a[0][0] for a in part)
+            conf = _mean_p(part) * (1.0 - piece.cost / max(len(_key(piece.text)), 1))
+            if piece.code and conf < cfg.min_match_conf:
+                continue
+            line = TextLine(piece.text, round(conf, 4), _arc_quad(strip, reading.cut, f0, f1), chars, VARIANT,
+                            180 if reading.cut.inward else 0)
+            tokens.append(HeadstampToken(line, piece.kind, piece.code, read_text, piece.cost))
+    matched = sum(1 for t in tokens if t.code)
+    steps.append(Step("headstamp_match", _ms(t0), (
+        ("vocabulary", "vision/data/headstamps.json"), ("matched", str(matched)),
+        ("kept_as_read", str(len(tokens) - matched)), ("min_token_conf", str(cfg.min_token_conf)),
+        ("min_match_conf", str(cfg.min_match_conf)),
+    )))
+    if not tokens:
+        return None
+    return HeadstampRead(head, tuple(tokens), tuple(steps))
