@@ -192,10 +192,17 @@ def run_celery(images: list[Path], work: Path, log: Path, broker: str, concurren
     listing = work / "images.txt"
     out = work / "batch-celery"
     cmd = _cli("batch", f"@{listing}", "--out", str(out), "--engine", "celery", "--broker", broker, "--queue", queue)
-    with CeleryWorker(broker, queue, concurrency, log):
-        _wait_for_worker(broker, queue)
-        return _timed(f"caliber batch --engine celery (1 worker, {concurrency} processes)", cmd,
-                      lambda: _results(out, len(images), log), len(images), log)
+    try:
+        with CeleryWorker(broker, queue, concurrency, log):
+            _wait_for_worker(broker, queue)
+            return _timed(f"caliber batch --engine celery (1 worker, {concurrency} processes)", cmd,
+                          lambda: _results(out, len(images), log), len(images), log)
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(broker)
+        for key in client.scan_iter(match=f"*{queue}*"):  # this run's queue bindings
+            client.delete(key)
 
 
 def _commit() -> str:
