@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import os
@@ -308,3 +309,48 @@ def test_progress_redraws_in_place_on_a_terminal() -> None:
     text = out.getvalue()
     assert text.count("\r\x1b[K") == 3 and text.endswith("left 0:00\n") and text.count("\n") == 1
     assert "3/3 (100%)  0.02 images/s  0 failed  elapsed 3:00" in text
+
+
+def test_a_worker_reading_other_bytes_than_hashed_is_refused() -> None:
+    from api.batch import read_data
+
+    record, thumb = read_data(None, None, b"not the photo that was hashed", "gun.jpg", "0" * 64)
+    assert record["error"]["code"] == "hash_mismatch" and record["sha256"] == "0" * 64 and thumb is None
+
+
+class _Engine:
+    """An engine whose worker answers for other bytes than those hashed, then one that reads nothing."""
+
+    name = "fake"
+
+    def __init__(self, answer: dict[str, Any] | None) -> None:
+        self.answer = answer
+        self.jobs: list[Any] = []
+
+    def read(self, jobs: Any, handle: Any, progress: Progress, err: Any) -> int:
+        for job in jobs:
+            self.jobs.append(job)
+            if self.answer is not None:
+                handle(job, {**self.answer, "image": job.path}, b"\xff\xd8 preview")
+        return 0
+
+
+def test_the_coordinator_checks_every_result_against_its_own_hash(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "gun.jpg"
+    photo.write_bytes(to_bytes(render_text_image([("S/N 4471B09", (40, 40), 40)], size=(300, 200)), "JPEG"))
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    lying = _Engine({"sha256": "f" * 64, "lines": [{"text": "X"}], "marks": [], "warnings": [], "error": None,
+                     "worker": {"name": "w1@elsewhere"}})
+    err = io.StringIO()
+    code, summary = run_batch([str(folder)], tmp_path / "out", err=err, engine=lying)
+    assert code == 1 and summary.errors == [(str(photo), "hash_mismatch")]
+    [rec] = load_results(tmp_path / "out" / RESULTS)
+    assert rec["sha256"] == sha and rec["error"]["code"] == "hash_mismatch" and "lines" not in rec
+    assert rec["worker"]["name"] == "w1@elsewhere"  # who answered wrongly stays on record
+    assert not any((tmp_path / "out" / "thumbs").iterdir())  # no preview of bytes nobody hashed
+    assert "read by 1 workers: w1@elsewhere 1" in err.getvalue()
+    again = _Engine(None)
+    run_batch([str(folder)], tmp_path / "out", err=io.StringIO(), engine=again)
+    assert [j.sha256 for j in again.jobs] == [sha]  # tried again on the next run
