@@ -77,6 +77,7 @@ class HeadstampConfig:
     gap_heights: float = 0.8  # ink runs closer than this many text heights form one segment
     merge_heights: float = 2.6  # segments this close may also be read together (one token)
     max_merge: int = 3  # segments read together at most
+    merge_bonus: float = 0.3  # preference for reading close neighbours as one token
     min_token_conf: float = 0.75  # recogniser confidence needed to keep an unmatched read
     min_match_conf: float = 0.35  # confidence (read x match quality) needed to report a known token
     upright_prior: float = 0.3  # preference for the reading direction that is upright in the photo
@@ -511,6 +512,7 @@ def segment(strip: Strip, cfg: HeadstampConfig) -> tuple[list[Segment], float]:
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "headstamps.json"
 _SEPARATORS = frozenset(" ")
+_PIECE_COST = 0.1  # each token a read is split into costs this much: fewer, longer tokens win ties
 _SMALL_MARKS = frozenset(".,·'`:;-–_")
 
 
@@ -757,6 +759,8 @@ def _spelling_pieces(vocab: Vocabulary, costs: _ReadCosts, start: int, stop: int
                 continue
             part = reads[start:j]
             n_read = sum(1 for a in part if a[0][0] not in _SEPARATORS)
+            if n_read <= 2 and n_read < len(sp.key):
+                continue  # too little read to supply a missing character ("79" is a year, not 7.9)
             gain = (min(n_read, len(sp.key)) - cost) * (0.5 + 0.5 * _mean_p(part)) + 0.3
             old = found.get(j)
             if old is None or gain > old.gain:
@@ -776,23 +780,32 @@ def _with_mapping(vocab: Vocabulary, reads: Sequence[Alts], piece: Piece) -> Pie
         pos = mapping[k] if k < len(mapping) else None
         text_map.append(None if pos is None else piece.start + pos)
         k += 1
-    return Piece(piece.start, piece.end, piece.text, piece.kind, piece.code, piece.cost, piece.gain,
-                 tuple(text_map))
+    # a decimal point or dash at either end that was not read is not reported (".380" read as
+    # "380" stays "380"; the calibre is still known from ``code``); inside a token it is kept
+    text = piece.text
+    while text and text[0] in _SMALL_MARKS and text_map[0] is None:
+        text, text_map = text[1:], text_map[1:]
+    while text and text[-1] in _SMALL_MARKS and text_map[-1] is None:
+        text, text_map = text[:-1], text_map[:-1]
+    return Piece(piece.start, piece.end, text, piece.kind, piece.code, piece.cost, piece.gain, tuple(text_map))
 
 
 def _pattern_piece(vocab: Vocabulary, reads: Sequence[Alts], start: int, end: int,
                    min_conf: float) -> Piece | None:
+    """A confident read kept as it is when it looks like a token (a year, a number, a Roman
+    numeral, a few capitals); spaces the recogniser put between widely stamped characters go."""
     part = reads[start:end]
-    text = "".join(a[0][0] for a in part).upper()
-    if not text or text != text.strip():
+    if not part or part[0][0][0] in _SEPARATORS or part[-1][0][0] in _SEPARATORS:
         return None
+    kept = [(k, a) for k, a in enumerate(part) if a[0][0] not in _SEPARATORS]
+    text = "".join(a[0][0] for _, a in kept).upper()
     conf = _mean_p(part)
-    if conf < min_conf or min(a[0][1] for a in part) < 0.3:
+    if conf < min_conf or min(a[0][1] for _, a in kept) < 0.3:
         return None
     for pat in vocab.patterns:
         if pat.regex.match(text):
             gain = len(text) * pat.weight * conf
-            return Piece(start, end, text, pat.kind, "", 0.0, gain, tuple(range(start, end)))
+            return Piece(start, end, text, pat.kind, "", 0.0, gain, tuple(start + k for k, _ in kept))
     return None
 
 
@@ -822,8 +835,9 @@ def parse(vocab: Vocabulary, reads: Sequence[Alts], min_conf: float) -> tuple[fl
             if raw is not None:
                 candidates.append(raw)
         for piece in candidates:
-            if best[i] + piece.gain > best[piece.end]:
-                best[piece.end], back[piece.end] = best[i] + piece.gain, (i, piece)
+            value = best[i] + piece.gain - _PIECE_COST
+            if value > best[piece.end]:
+                best[piece.end], back[piece.end] = value, (i, piece)
     pieces: list[Piece] = []
     j = n
     while j > 0:
@@ -1123,6 +1137,7 @@ def read_headstamp(
     t0 = time.perf_counter()
     # which segments are read together: the partition with the largest total gain
     n = len(seq)
+    limit = cfg.merge_heights * text_h
     best = [0.0] + [-math.inf] * n
     choice: list[tuple[int, int] | None] = [None] * (n + 1)
     for j in range(1, n + 1):
@@ -1130,7 +1145,9 @@ def read_headstamp(
             got = readings.get((i, j))
             if got is None:
                 continue
-            value = best[i] + got.gain - 0.01 * (j - i - 1)  # ties go to separate tokens
+            # neighbours closer than a token gap lean towards one token (a wide-set "VIII")
+            value = best[i] + got.gain + sum(
+                cfg.merge_bonus * (1.0 - (seq[k + 1].start - seq[k].end) / limit) - 0.01 for k in range(i, j - 1))
             if value > best[j]:
                 best[j], choice[j] = value, (i, j)
     chosen: list[_Reading] = []
