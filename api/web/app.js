@@ -85,7 +85,6 @@
     var wanted = lang === 'en' ? Promise.resolve(S.en) : loadDict(lang);
     return wanted.then(function (dict) {
       S.dict = dict;
-      localStorage.setItem(LANG_ITEM, lang);
       $('lang').value = lang;
       translatePage();
     }).catch(function () { S.dict = S.en; translatePage(); });
@@ -812,6 +811,9 @@
     kept().then(function (k) {
       S.keptPhoto = k || null;
       show('kept', !!k && !S.xhr);
+      var img = $('kept-thumb');
+      if (img.src) URL.revokeObjectURL(img.src);
+      if (k) img.src = URL.createObjectURL(new Blob([k.data], { type: k.type || 'image/jpeg' }));
     });
   }
 
@@ -842,7 +844,10 @@
     S.key = sessionStorage.getItem(KEY_ITEM) || '';
     $('signin-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', signOut);
-    $('lang').addEventListener('change', function () { setLanguage($('lang').value); });
+    $('lang').addEventListener('change', function () {
+      localStorage.setItem(LANG_ITEM, $('lang').value);  // the officer's choice, kept at once
+      setLanguage($('lang').value);
+    });
     $('take').addEventListener('click', function () { $('file-camera').click(); });
     $('pick').addEventListener('click', function () { $('file-pick').click(); });
     $('file-camera').addEventListener('change', function () { onFile($('file-camera')); });

@@ -9,6 +9,7 @@ except with ``CI=true``, where a missing browser fails them. Screenshots go to
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -23,11 +24,19 @@ from typing import Any
 import httpx
 import pytest
 
+from api.routes.web import WEB_DIR
+
 CHROMIUM = Path(os.environ.get("CALIBER_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("CALIBER_SCREENSHOTS") or Path(__file__).parent / "screenshots")
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_images" / "stamped-radom.jpg"
 SAMPLE_SERIAL = "J0429Y"  # sample_images/truth.csv
 PHONE = {"width": 360, "height": 800}
+
+
+def dictionary(lang: str) -> dict[str, str]:
+    """The page's messages in one language (api/web/i18n)."""
+    data: dict[str, str] = json.loads((WEB_DIR / "i18n" / f"{lang}.json").read_text("utf-8"))
+    return data
 
 
 def _free_port() -> int:

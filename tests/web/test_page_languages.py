@@ -154,6 +154,7 @@ def test_language_from_the_browser(browser: Any, service: Service, browser_lang:
         expect(page.locator("#lang")).to_have_value(page_lang)
         # a choice made on the page wins over the browser's language, also after a reload
         page.locator("#lang").select_option("bs")
+        expect(page.locator("#signin-go")).to_have_text("Prijavi se")
         page.reload()
         expect(page.locator("html")).to_have_attribute("lang", "bs")
         expect(page.locator("#signin-go")).to_have_text("Prijavi se")

@@ -4,7 +4,6 @@ cached safely, and every message translated in every language."""
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +16,11 @@ from api.problems import ProblemCode
 from api.routes.web import WEB_DIR, WebAssets
 from api.settings import ServiceSettings
 from tests.api.service_helpers import FakeReader
+from tests.web.conftest import dictionary
 
 I18N = WEB_DIR / "i18n"
 LANGS = ["en", "sr-Latn", "sr-Cyrl", "bs", "hr", "cnr", "sq", "mk", "fr"]
 PAGE_BUDGET_KB = 40  # gzipped: page, script, styles and two dictionaries (English fallback + one)
-
-
-def dictionary(lang: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((I18N / f"{lang}.json").read_text("utf-8"))
-    return data
 
 
 def placeholders(text: str) -> set[str]:
