@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.web.conftest import SAMPLE_SERIAL, Service, send_sample, shot
+from tests.web.conftest import SAMPLE, SAMPLE_SERIAL, Service, send_sample, shot, sign_in
 
 
 def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
@@ -103,3 +103,24 @@ def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
     maker_fix = [c for c in stored["corrections"] if c["field"] == "make"]
     assert len(maker_fix) == 1 and maker_fix[0]["confirmed"] is True  # unchanged values are confirmed
     assert "intact" in service.cli("audit", "verify").stdout
+
+
+def test_a_photo_this_browser_cannot_show_is_drawn_by_the_service(page: Any, service: Service,
+                                                                   tmp_path: Path) -> None:
+    """An iPhone's HEIC original: the service reads it, Chromium cannot decode it, so the page shows
+    the service's overlay of the same photo instead (lines already drawn on it)."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    heic = tmp_path / "IMG_0001.HEIC"
+    Image.open(SAMPLE).save(heic, format="HEIF", quality=80)
+    sign_in(page, service.key)
+    with page.expect_response(lambda r: "/overlay.png" in r.url) as overlay:
+        page.locator("#file-pick").set_input_files(str(heic))
+    assert overlay.value.status == 200 and overlay.value.headers["content-type"] == "image/png"
+    expect(page.locator("#tiles button")).to_have_count(len(SAMPLE_SERIAL))
+    expect(page.locator("#overlay image")).to_have_attribute("href", re.compile("^blob:"))
+    expect(page.locator("#overlay polygon")).to_have_count(0)  # drawn by the service, not twice
+    expect(page.locator("#legend li").first).to_have_text(f"serial: {SAMPLE_SERIAL}")
+    shot(page, "heic-overlay")
