@@ -524,7 +524,11 @@
       });
       var label = el('label');
       label.appendChild(input);
-      label.appendChild(el('span', { class: 'v', translate: 'no' }, c.value));
+      var v = el('span', { class: 'v', translate: 'no' });  // where it differs from the best, marked
+      Array.prototype.forEach.call(c.value, function (ch, k) {
+        v.appendChild(i > 0 && list[0].value[k] !== ch ? el('mark', {}, ch) : document.createTextNode(ch));
+      });
+      label.appendChild(v);
       label.appendChild(el('span', {}, t('serial.score', { pct: pct(c.score) })));
       box.appendChild(label);
     });
@@ -555,6 +559,7 @@
     var box = $('tiles');
     box.textContent = '';
     var n = S.tiles.length;
+    box.style.setProperty('--n', String(Math.max(1, Math.min(n, 10))));
     S.tiles.forEach(function (tile, i) {
       var unsure = uncertain(tile);
       var b = el('button', { type: 'button', translate: 'no', 'data-pos': i,

@@ -53,6 +53,14 @@ def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
     expect(second).to_have_class(re.compile("uncertain"))
     expect(tiles.nth(0)).not_to_have_class(re.compile("uncertain"))
     expect(page.get_by_label("Maker")).to_have_value(re.compile("Radom"))
+    # the other candidate, with where it differs marked
+    expect(page.locator("#candidates label").nth(1)).to_contain_text("JO429Y")
+    expect(page.locator("#candidates label").nth(1).locator("mark")).to_have_text("O")
+    page.locator("#candidates label").nth(1).click()
+    expect(page.locator("#serial")).to_have_value("JO429Y")
+    expect(tiles.nth(1).locator("b")).to_have_text("O")
+    page.locator("#candidates label").nth(0).click()
+    expect(page.locator("#serial")).to_have_value(SAMPLE_SERIAL)
     shot(page, "03-reading")
 
     # change a character: tap the uncertain 0, pick O from its alternatives
