@@ -484,7 +484,7 @@ def segment(strip: Strip, cfg: HeadstampConfig) -> tuple[list[Segment], float]:
     close = max(1, round(0.35 * text_h))
     closed = cv2.morphologyEx(np.tile(inked.astype(np.uint8), 3)[None, :], cv2.MORPH_CLOSE,
                               np.ones((1, close), np.uint8))[0, w : 2 * w] > 0
-    blobs = [(s, e) for s, e in _runs(closed) if e - s >= max(2, round(0.15 * text_h))]
+    blobs = [(s, e) for s, e in _runs(closed) if e - s >= max(2, round(0.06 * text_h))]
     gap = cfg.gap_heights * text_h
     groups: list[list[int]] = []
     for s, e in blobs:
@@ -529,9 +529,13 @@ class Spelling:
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
+    """A kind of token kept as read (a year, a lot number, a Roman numeral): its characters are
+    taken from the recogniser's alternatives within ``alphabet``."""
+
     kind: str
     regex: re.Pattern[str]
     weight: float
+    alphabet: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,7 +561,8 @@ class Vocabulary:
             members = set(str(group))
             for ch in members:
                 groups.setdefault(ch, {ch}).update(members)
-        patterns = tuple(Pattern(str(p["kind"]), re.compile(str(p["regex"])), float(p["weight"]))
+        patterns = tuple(Pattern(str(p["kind"]), re.compile(str(p["regex"])), float(p["weight"]),
+                                 frozenset(str(p.get("alphabet", "")).upper()))
                          for p in data.get("patterns", []))
         return cls(tuple(spellings), reads_as, {k: frozenset(v) for k, v in groups.items()}, patterns)
 
@@ -744,8 +749,10 @@ class _ReadCosts:
         return prev
 
 
-def _spelling_pieces(vocab: Vocabulary, costs: _ReadCosts, start: int, stop: int) -> dict[int, Piece]:
-    """Best known spelling for each end position j (reads[start:j]), as a piece."""
+def _spelling_pieces(vocab: Vocabulary, costs: _ReadCosts, start: int, stop: int, min_match: float
+                     ) -> dict[int, Piece]:
+    """Best known spelling for each end position j (reads[start:j]), as a piece; matches whose
+    confidence (read x match quality) is below ``min_match`` are not offered."""
     reads = costs.reads
     found: dict[int, Piece] = {}
     for sp in vocab.spellings:
@@ -761,7 +768,10 @@ def _spelling_pieces(vocab: Vocabulary, costs: _ReadCosts, start: int, stop: int
             n_read = sum(1 for a in part if a[0][0] not in _SEPARATORS)
             if n_read <= 2 and n_read < len(sp.key):
                 continue  # too little read to supply a missing character ("79" is a year, not 7.9)
-            gain = (min(n_read, len(sp.key)) - cost) * (0.5 + 0.5 * _mean_p(part)) + 0.3
+            conf = _mean_p(part)
+            if conf * (1.0 - cost / len(sp.key)) < min_match:
+                continue
+            gain = (min(n_read, len(sp.key)) - cost) * (0.5 + 0.5 * conf) + 0.3
             old = found.get(j)
             if old is None or gain > old.gain:
                 found[j] = Piece(start, j, sp.text, sp.kind, sp.code, round(cost, 3), gain, ())
@@ -790,26 +800,47 @@ def _with_mapping(vocab: Vocabulary, reads: Sequence[Alts], piece: Piece) -> Pie
     return Piece(piece.start, piece.end, text, piece.kind, piece.code, piece.cost, piece.gain, tuple(text_map))
 
 
+def _in_alphabet(vocab: Vocabulary, alts: Alts, alphabet: frozenset[str]) -> tuple[str, float] | None:
+    """The likeliest alternative inside ``alphabet``; failing that, a look-alike of the best
+    character (at half its probability); None when neither exists."""
+    for ch, p in alts:
+        if ch.upper() in alphabet:
+            return ch.upper(), p
+    best, p_best = alts[0]
+    for ch in sorted(vocab.groups.get(best.upper(), ())):
+        if ch in alphabet:
+            return ch, 0.5 * p_best
+    return None
+
+
 def _pattern_piece(vocab: Vocabulary, reads: Sequence[Alts], start: int, end: int,
                    min_conf: float) -> Piece | None:
-    """A confident read kept as it is when it looks like a token (a year, a number, a Roman
-    numeral, a few capitals); spaces the recogniser put between widely stamped characters go."""
+    """A confident read kept as a token when it fits a pattern (a year, a number, a Roman numeral,
+    a few capitals), each character the recogniser's likeliest within the pattern's alphabet;
+    spaces the recogniser put between widely stamped characters go."""
     part = reads[start:end]
     if not part or part[0][0][0] in _SEPARATORS or part[-1][0][0] in _SEPARATORS:
         return None
     kept = [(k, a) for k, a in enumerate(part) if a[0][0] not in _SEPARATORS]
-    text = "".join(a[0][0] for _, a in kept).upper()
-    conf = _mean_p(part)
-    if conf < min_conf or min(a[0][1] for _, a in kept) < 0.3:
-        return None
+    best: Piece | None = None
     for pat in vocab.patterns:
-        if pat.regex.match(text):
-            gain = len(text) * pat.weight * conf
-            return Piece(start, end, text, pat.kind, "", 0.0, gain, tuple(start + k for k, _ in kept))
-    return None
+        chosen = [_in_alphabet(vocab, a, pat.alphabet) if pat.alphabet else (a[0][0].upper(), a[0][1])
+                  for _, a in kept]
+        picks = [c for c in chosen if c is not None]
+        if len(picks) < len(chosen):
+            continue
+        text = "".join(ch for ch, _ in picks)
+        conf = sum(p for _, p in picks) / len(picks)
+        if conf < min_conf or min(p for _, p in picks) < 0.3 or not pat.regex.match(text):
+            continue
+        gain = len(text) * pat.weight * conf
+        if best is None or gain > best.gain:
+            best = Piece(start, end, text, pat.kind, "", 0.0, gain, tuple(start + k for k, _ in kept))
+    return best
 
 
-def parse(vocab: Vocabulary, reads: Sequence[Alts], min_conf: float) -> tuple[float, list[Piece]]:
+def parse(vocab: Vocabulary, reads: Sequence[Alts], min_conf: float, min_match: float = 0.0
+          ) -> tuple[float, list[Piece]]:
     """Best split of one read (one token crop, one direction) into known spellings, plausible raw
     tokens and skipped characters (spaces, symbols, noise): a word-break search that does not
     trust the recogniser's spaces (stamped letters are widely spaced)."""
@@ -829,7 +860,7 @@ def parse(vocab: Vocabulary, reads: Sequence[Alts], min_conf: float) -> tuple[fl
         if ch in _SEPARATORS:
             continue
         stop = min(n, i + max_len)
-        candidates = list(_spelling_pieces(vocab, costs, i, stop).values())
+        candidates = list(_spelling_pieces(vocab, costs, i, stop, min_match).values())
         for j in range(i + 1, stop + 1):
             raw = _pattern_piece(vocab, reads, i, j, min_conf)
             if raw is not None:
@@ -1067,7 +1098,7 @@ def _read_runs(strip: Strip, seq: Sequence[Segment], runs: Sequence[tuple[int, i
         pair: list[_Reading] = []
         for dec, cut in ((decoded[2 * r], cuts[2 * r]), (decoded[2 * r + 1], cuts[2 * r + 1])):
             reads = [c.alternatives for c in dec.chars]
-            gain, pieces = parse(vocab, reads, cfg.min_token_conf)
+            gain, pieces = parse(vocab, reads, cfg.min_token_conf, cfg.min_match_conf)
             pair.append(_Reading(gain, pieces, reads, [c.span for c in dec.chars], cut))
             if _DEBUG:
                 print(run, cut.inward, round(gain, 2), dec.text, [(p.text, round(p.gain, 2)) for p in pieces])
