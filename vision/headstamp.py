@@ -1209,6 +1209,7 @@ def read_headstamp(
         ("kept_as_read", str(len(tokens) - matched)), ("min_token_conf", str(cfg.min_token_conf)),
         ("min_match_conf", str(cfg.min_match_conf)),
     )))
-    if not tokens:
+    # one stray character is no evidence of a headstamp (nor worth reporting as one)
+    if not any(t.code or len(_key(t.line.text)) >= 2 for t in tokens):
         return None
     return HeadstampRead(head, tuple(tokens), tuple(steps))
