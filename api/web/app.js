@@ -192,7 +192,7 @@
     if (err.code === 'unauthorized') {
       S.key = '';
       sessionStorage.removeItem(KEY_ITEM);
-      S.resume = retry || null;
+      if (retry) S.resume = retry;  // a wrong key typed at sign-in keeps what was waiting
       route();
       fail(err, null);
       return;
@@ -291,8 +291,11 @@
         S.rec = data;
         startResult();
       } else {
+        var err = new ApiError(xhr.status, data, xhr.getResponseHeader('Retry-After'));
+        // not a photo the service can read at all: keeping it to send again would not help
+        if (['empty', 'not_an_image', 'corrupt', 'unsupported_format'].indexOf(err.code) >= 0) forget();
         showOnly('capture');
-        onApiError(new ApiError(xhr.status, data, xhr.getResponseHeader('Retry-After')), upload);
+        onApiError(err, upload);
       }
     };
     xhr.onerror = function () { S.xhr = null; showOnly('capture'); onApiError(new ApiError(0, { code: 'network' }), upload); };

@@ -103,6 +103,8 @@ def test_the_real_service_refusing_a_file_is_explained(page: Any, service: Servi
     expect(page.get_by_role("alert")).to_contain_text(EN["problem.not_an_image"])
     expect(page.locator("#retry")).to_be_hidden()  # trying the same file again would not help
     expect(page.locator("#error-detail-text")).not_to_be_empty()
+    assert kept_photos(page) == 0  # not a photo: nothing worth keeping to send again
+    expect(page.locator("#kept")).to_be_hidden()
 
 
 def problem(code: ProblemCode, retry_after: int | None = None) -> dict[str, Any]:
@@ -175,6 +177,9 @@ def test_a_revoked_key_asks_to_sign_in_again_and_keeps_the_work(page: Any, servi
     expect(page.locator("#signin")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text(EN["problem.unauthorized"])
     assert page.evaluate("sessionStorage.getItem('caliber.key')") is None
+    page.locator("#key").fill("cal_mistyped")  # a wrong key first: the trace still waits
+    page.locator("#signin-go").click()
+    expect(page.get_by_role("alert")).to_contain_text(EN["problem.unauthorized"])
     page.locator("#key").fill(service.key)  # another valid key: the trace asked for goes on
     page.locator("#signin-go").click()
     expect(page.locator("#hit-list > li").first).to_contain_text(SAMPLE_SERIAL)
