@@ -69,6 +69,9 @@ class HeadstampConfig:
     primer_range: tuple[float, float] = (0.18, 0.62)  # where the primer ring may lie (of the rim)
     min_visible: float = 0.5  # fraction of the rim inside the photo
     dominance: float = 2.0  # a ring edge is this many times the mean edge strength around it
+    # rim + primer support a head needs in all: generated and real heads score 1.4-2.0, circles in
+    # other photos that pass each check alone 1.1-1.3 (synth-v1, real-dev, November 2026)
+    min_head_score: float = 1.35
     # --- unrolling ---
     work_radius: int = 240  # rim radius, in pixels, of the copy the band is unrolled from
     band_outer: float = 0.97  # outer edge of the unrolled band (of the rim radius)
@@ -365,7 +368,7 @@ def find_heads(bgr: np.ndarray, cfg: HeadstampConfig) -> list[Head]:
             local = crop.to_crop(rim)
             fine = _fit_rim(g, local.cx, local.cy, 0.85 * local.radius, 1.15 * local.radius, cfg) or local
             checked = _check_head(g, fine, cfg)
-            if checked is not None:
+            if checked is not None and checked.rim_support + checked.primer_support >= cfg.min_head_score:
                 heads.append(crop.to_image(checked))
                 break
     heads.sort(key=lambda h: -(h.rim_support + h.primer_support))
