@@ -11,6 +11,15 @@
   var FIELDS = { make: 'maker', model: 'model', calibre: 'calibre' };
 
   var $ = function (id) { return document.getElementById(id); };
+  // storage the browser may refuse (blocked cookies, some private modes): then the page only forgets sooner
+  function storage(kind) {
+    var mem = {};
+    try { var s = window[kind]; s.setItem('caliber.probe', '1'); s.removeItem('caliber.probe'); return s; } catch (e) {
+      return { getItem: function (k) { return k in mem ? mem[k] : null; }, setItem: function (k, v) { mem[k] = String(v); },
+        removeItem: function (k) { delete mem[k]; } };
+    }
+  }
+  var session = storage('sessionStorage'), local = storage('localStorage');
   var S = {
     lang: 'en', dict: {}, en: {}, key: '', photo: null, xhr: null, rec: null, tiles: [], machine: {},
     saved: {}, retry: null, error: null, hits: null, savedAt: null, advice: false, retryTimer: 0
@@ -19,7 +28,7 @@
   // ------------------------------------------------------------------ languages and formats
 
   function pickLanguage() {
-    var stored = localStorage.getItem(LANG_ITEM);
+    var stored = local.getItem(LANG_ITEM);
     if (stored && LANGS.indexOf(stored) >= 0) return stored;
     var wanted = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || 'en'];
     for (var i = 0; i < wanted.length; i++) {
@@ -191,7 +200,7 @@
     if (!(err instanceof ApiError)) err = new ApiError(0, { code: 'internal_error', detail: String(err) });
     if (err.code === 'unauthorized') {
       S.key = '';
-      sessionStorage.removeItem(KEY_ITEM);
+      session.removeItem(KEY_ITEM);
       if (retry) S.resume = retry;  // a wrong key typed at sign-in keeps what was waiting
       route();
       fail(err, null);
@@ -795,7 +804,7 @@
       if (err.code === 'not_found' || err.code === 'network') return err.code;
       throw err;
     }).then(function (how) {
-      sessionStorage.setItem(KEY_ITEM, key);
+      session.setItem(KEY_ITEM, key);
       $('key').value = '';
       say(how === 'network' ? 'signin.unchecked' : 'signin.done');
       route();
@@ -808,7 +817,7 @@
 
   function signOut() {
     S.key = '';
-    sessionStorage.removeItem(KEY_ITEM);
+    session.removeItem(KEY_ITEM);
     S.rec = null;
     clearError();
     say(null);
@@ -849,11 +858,11 @@
   // ------------------------------------------------------------------ wiring
 
   function start() {
-    S.key = sessionStorage.getItem(KEY_ITEM) || '';
+    S.key = session.getItem(KEY_ITEM) || '';
     $('signin-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', signOut);
     $('lang').addEventListener('change', function () {
-      localStorage.setItem(LANG_ITEM, $('lang').value);  // the officer's choice, kept at once
+      local.setItem(LANG_ITEM, $('lang').value);  // the officer's choice, kept at once
       setLanguage($('lang').value);
     });
     $('take').addEventListener('click', function () { $('file-camera').click(); });

@@ -183,3 +183,14 @@ def test_a_revoked_key_asks_to_sign_in_again_and_keeps_the_work(page: Any, servi
     page.locator("#key").fill(service.key)  # another valid key: the trace asked for goes on
     page.locator("#signin-go").click()
     expect(page.locator("#hit-list > li").first).to_contain_text(SAMPLE_SERIAL)
+
+
+def test_works_where_the_browser_refuses_storage(page: Any, service: Service) -> None:
+    """Blocked cookies or strict private modes: storage throws; the page signs in all the same."""
+    page.add_init_script("""for (const k of ['localStorage', 'sessionStorage']) {
+        Object.defineProperty(window, k, { get() { throw new DOMException('denied', 'SecurityError'); } });
+    }""")
+    sign_in(page, service.key)
+    expect(page.locator("#signout")).to_be_visible()
+    page.locator("#lang").select_option("fr")
+    expect(page.locator("#take")).to_have_text("Prendre une photo")
