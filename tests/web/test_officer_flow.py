@@ -132,3 +132,18 @@ def test_a_photo_this_browser_cannot_show_is_drawn_by_the_service(page: Any, ser
     expect(page.locator("#overlay polygon")).to_have_count(0)  # drawn by the service, not twice
     expect(page.locator("#legend li").first).to_have_text(f"serial: {SAMPLE_SERIAL}")
     shot(page, "heic-overlay")
+
+
+def test_first_load_transfers_little(page: Any, service: Service) -> None:
+    """What a phone downloads for the page (headers included), measured by the browser itself."""
+    page.goto("/")
+    page.locator("#lang").select_option("sr-Cyrl")
+    expect(page.locator("html")).to_have_attribute("lang", "sr-Cyrl")
+    entries = page.evaluate("""() => [...performance.getEntriesByType('navigation'),
+                                      ...performance.getEntriesByType('resource')]
+                               .map(e => [new URL(e.name).pathname, e.transferSize, e.decodedBodySize])""")
+    paths = sorted(p for p, _, _ in entries)
+    assert paths == ["/", "/web/app.js", "/web/i18n/en.json", "/web/i18n/sr-Cyrl.json", "/web/style.css"], paths
+    sent = sum(t for _, t, _ in entries)
+    assert 0 < sent < 40 * 1024, entries
+    print(f"page transfer: {sent / 1024:.1f} KB ({sum(d for _, _, d in entries) / 1024:.1f} KB unpacked)")
