@@ -114,7 +114,7 @@ def evaluate(crops: Sequence[LineCrop], configs: Sequence[str], limit: int | Non
         if img is None:
             raise FileNotFoundError(f"cannot read line crop {c.path}")
         images.append(img)
-    needed = sorted({v for cfg in configs for v in cfg.split("+") if v and v != "original"} |
+    needed = sorted({v for cfg in configs for v in cfg.split("@")[0].split("+") if v and v != "original"} |
                     {v for cfg in configs if cfg.startswith("only:") for v in [cfg[5:]]})
     reads: dict[str, list[DecodedText]] = {}
     cost: dict[str, float] = {}
@@ -133,19 +133,26 @@ def evaluate(crops: Sequence[LineCrop], configs: Sequence[str], limit: int | Non
     header = "| reading | " + " | ".join(groups) + " | all lines | CER | s/line |"
     lines = [header, "|" + "---|" * (len(groups) + 4)]
     for cfg in configs:
-        names = [cfg[5:]] if cfg.startswith("only:") else ["original", *[v for v in cfg.split("+") if v]]
+        spec, _, below_text = cfg.partition("@")
+        below = float(below_text) if below_text else 2.0
+        names = [spec[5:]] if spec.startswith("only:") else ["original", *[v for v in spec.split("+") if v]]
         names = list(dict.fromkeys(n for n in names if n))
         exact: dict[str, int] = defaultdict(int)
         total: dict[str, int] = defaultdict(int)
         cer_sum = 0.0
+        secs = cost["original"]
         for i, c in enumerate(crops):
             rs = [reads[n][i] for n in names]
-            text = fuse(rs).text if len(rs) > 1 else rs[0].text
+            if len(rs) > 1 and reads["original"][i].confidence < below:
+                text = fuse(rs).text
+                secs += sum(cost[n] for n in names[1:]) / len(crops)
+            else:
+                text = rs[0].text
             ok = norm_exact(text) == norm_exact(c.truth)
             exact[c.group] += ok
             total[c.group] += 1
             cer_sum += _cer(c.truth, text)
-        secs = sum(cost[n] for n in names) / max(len(crops), 1)
+        secs = (secs if len(names) > 1 else cost[names[0]]) / max(len(crops), 1)
         cells = [f"{exact[g]}/{total[g]}" for g in groups]
         n_all = sum(total.values())
         lines.append(f"| {cfg} | " + " | ".join(cells) +
@@ -168,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("dataset", type=Path)
     ap.add_argument("--extract", action="store_true", help="detect and store the line crops first")
     ap.add_argument("--config", action="append", default=[],
-                    help="'original', 'only:VARIANT', or variants joined by '+' fused with the original")
+                    help="'original', 'only:VARIANT', or variants joined by '+' fused with the original; "
+                         "'@0.9' after it fuses only lines first read with confidence below 0.9")
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
     folder = args.dataset / "line-crops"

@@ -24,17 +24,49 @@ from benchmarks.scoring import Prediction, prediction_from_recognition
 Reader = Callable[[bytes], Prediction]
 
 
-def _pipeline_reader(interpret: bool) -> Reader:
+# The pipeline as the foundation built it: no line joining, no second pass, no variants, no quality.
+FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0"
+
+
+def parse_options(spec: str) -> Any:
+    """``ReadOptions`` from ``key=value,...`` (booleans 0/1, variants joined by '+', empty = none)."""
+    from dataclasses import fields, replace
+
+    from vision.pipeline import ReadOptions
+
+    opts = ReadOptions()
+    types = {f.name: f.type for f in fields(ReadOptions)}
+    changes: dict[str, Any] = {}
+    for item in filter(None, spec.split(",")):
+        key, _, value = item.partition("=")
+        if key not in types:
+            raise KeyError(f"unknown read option {key!r}; known: {', '.join(types)}")
+        current = getattr(opts, key)
+        if isinstance(current, bool):
+            changes[key] = value not in ("0", "false", "no", "")
+        elif isinstance(current, tuple):
+            changes[key] = tuple(v for v in value.split("+") if v)
+        elif isinstance(current, int):
+            changes[key] = int(value)
+        elif isinstance(current, float):
+            changes[key] = float(value)
+        else:
+            changes[key] = None if value in ("", "none") else int(value)  # det_max_side
+    return replace(opts, **changes)
+
+
+def _pipeline_reader(interpret: bool, options: str = "") -> Reader:
     from vision.intake import IntakeError
     from vision.pipeline import build_pipeline
 
     pipeline = build_pipeline(interpret=interpret)
     pipeline.warm_up()
+    opts = parse_options(options)
 
     def read(data: bytes) -> Prediction:
         t0 = time.perf_counter()
         try:
-            rec = pipeline.read_bytes(data)
+            rec = pipeline.read_bytes(data, opts)
         except IntakeError as exc:
             return Prediction(seconds=time.perf_counter() - t0, error=str(exc.code))
         return prediction_from_recognition(rec, time.perf_counter() - t0)
@@ -82,10 +114,18 @@ READERS.update({
     "rec-markings": lambda: _recognizer_reader("markings"),
     "rec-both": lambda: _recognizer_reader("both"),
 })
-READER_NAMES = tuple(READERS)
+READER_NAMES = (*READERS, "caliber-foundation")
 
 
 def build_reader(name: str) -> Reader:
+    """A reader by name; ``caliber:key=value,...`` is the pipeline with those read options (an
+    ablation: ``caliber:variants=`` reads without enhanced variants), ``caliber-foundation`` the
+    pipeline with every step added after the foundation turned off."""
+    if name == "caliber-foundation":
+        return _pipeline_reader(interpret=True, options=FOUNDATION)
+    base, sep, options = name.partition(":")
+    if sep and base in ("caliber", "caliber-lines"):
+        return _pipeline_reader(interpret=base == "caliber", options=options)
     if name not in READERS:
         raise KeyError(f"unknown reader {name!r}; choose from {', '.join(READER_NAMES)}")
     return READERS[name]()

@@ -158,3 +158,75 @@ def regions_from_probability(
     # reading order: top to bottom, then left to right
     regions.sort(key=lambda r: (round(r.quad.bounds()[1] / 16), r.quad.bounds()[0]))
     return regions
+
+
+@dataclass(frozen=True, slots=True)
+class LineGrouping:
+    """When neighbouring regions are one line: widely spaced stamped characters and words are
+    often found as separate regions; a serial cut in two loses its prefix."""
+
+    max_gap: float = 1.0  # gap along the line, in line heights
+    max_offset: float = 0.35  # offset across the line between the two centre lines, in line heights
+    min_height_ratio: float = 0.65  # smaller over larger line height
+    max_angle: float = 8.0  # degrees between the two lines' directions
+
+
+def _frame(q: Quad) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    p = np.asarray(q.points, dtype=np.float64)
+    u = (p[1] - p[0]) + (p[2] - p[3])
+    u /= max(float(np.hypot(u[0], u[1])), 1e-9)
+    n = np.array([-u[1], u[0]])
+    return p, u, n, q.height
+
+
+def _joinable(a: Quad, b: Quad, g: LineGrouping) -> bool:
+    pa, ua, na, ha = _frame(a)
+    pb, ub, _nb, hb = _frame(b)
+    if min(ha, hb) < g.min_height_ratio * max(ha, hb):
+        return False
+    if float(np.dot(ua, ub)) < math.cos(math.radians(g.max_angle)):
+        return False
+    h = (ha + hb) / 2
+    if abs(float(np.dot(pb.mean(axis=0) - pa.mean(axis=0), na))) > g.max_offset * h:
+        return False
+    sa, sb = pa @ ua, pb @ ua
+    gap = max(float(sb.min() - sa.max()), float(sa.min() - sb.max()))
+    return gap <= g.max_gap * h
+
+
+def _joined(regions: list[Region]) -> Region:
+    pts = np.concatenate([np.asarray(r.quad.points, dtype=np.float64) for r in regions])
+    weights = [r.quad.width for r in regions]
+    u = sum(w * _frame(r.quad)[1] for w, r in zip(weights, regions, strict=True))
+    u = np.asarray(u, dtype=np.float64)
+    u /= max(float(np.hypot(u[0], u[1])), 1e-9)
+    n = np.array([-u[1], u[0]])
+    s, t = pts @ u, pts @ n
+    corners = [u * s.min() + n * t.min(), u * s.max() + n * t.min(), u * s.max() + n * t.max(),
+               u * s.min() + n * t.max()]
+    score = sum(r.score * w for r, w in zip(regions, weights, strict=True)) / max(sum(weights), 1e-9)
+    return Region(Quad.from_points([(float(x), float(y)) for x, y in corners]), score)
+
+
+def group_lines(regions: list[Region], grouping: LineGrouping | None = None) -> list[Region]:
+    """Join regions that continue one another along one line (same direction and height, centre
+    lines aligned, a gap of at most ``max_gap`` line heights) into one region."""
+    g = grouping or LineGrouping()
+    parent = list(range(len(regions)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(regions)):
+        for j in range(i + 1, len(regions)):
+            if find(i) != find(j) and _joinable(regions[i].quad, regions[j].quad, g):
+                parent[find(j)] = find(i)
+    groups: dict[int, list[Region]] = {}
+    for i, r in enumerate(regions):
+        groups.setdefault(find(i), []).append(r)
+    out = [members[0] if len(members) == 1 else _joined(members) for members in groups.values()]
+    out.sort(key=lambda r: (round(r.quad.bounds()[1] / 16), r.quad.bounds()[0]))
+    return out

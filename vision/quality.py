@@ -76,13 +76,15 @@ def _grey_copy(bgr: np.ndarray, side: int = GLOBAL_SIDE) -> tuple[np.ndarray, np
     return grey, hsv_sat
 
 
-def highlight_mask(grey: np.ndarray, saturation: np.ndarray) -> np.ndarray:
-    """Specular highlights: nearly white, colourless, and far brighter than the neighbourhood."""
+def highlight_mask(grey: np.ndarray, saturation: np.ndarray, min_blob: int = 7) -> np.ndarray:
+    """Specular highlights: nearly white, colourless, far brighter than the neighbourhood, and
+    wider than a stroke (``min_blob`` pixels), so bright characters on a dark ground are not glare."""
     k = max(3, (min(grey.shape[:2]) // 8) | 1)
     local = cv2.medianBlur(grey, min(k, 255)) if k <= 255 else cv2.blur(grey, (k, k))
     g = grey.astype(np.int16)
-    bright = (g >= 235) | ((g >= 190) & (g - local.astype(np.int16) >= 60))
-    mask: np.ndarray = bright & (saturation < 60)
+    bright = ((g >= 235) | ((g >= 190) & (g - local.astype(np.int16) >= 60))) & (saturation < 60)
+    se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, min_blob | 1),) * 2)
+    mask: np.ndarray = cv2.morphologyEx(bright.astype(np.uint8), cv2.MORPH_OPEN, se).astype(bool)
     return mask
 
 
@@ -120,7 +122,10 @@ def assess(
     image, ``line_heights`` their heights there, ``text_masks`` boolean masks of the text regions
     on a grey copy of long side :data:`GLOBAL_SIDE` (optional)."""
     grey, sat = _grey_copy(bgr)
-    hl = highlight_mask(grey, sat)
+    scale = grey.shape[0] / max(bgr.shape[0], 1)
+    # strokes are about a sixth of the line height: highlights must be wider than two of them
+    stroke = float(np.median(line_heights)) * scale / 6 if line_heights else 2.0
+    hl = highlight_mask(grey, sat, min_blob=max(5, round(3 * stroke)))
     glare_text = None
     if text_masks:
         union = np.zeros(grey.shape, dtype=bool)

@@ -4,11 +4,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from tests.imaging import to_bytes
 from vision.intake import IntakeError
-from vision.pipeline import Pipeline, ReadOptions
+from vision.pipeline import ENHANCED_VARIANTS, Pipeline, ReadOptions
 
 
 def _compact(s: str) -> str:
@@ -86,8 +86,8 @@ def test_bad_bytes_raise_intake_error(pipeline: Pipeline) -> None:
 
 @pytest.mark.parametrize(
     "turn",
-    [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270, 15.0, 35.0, -25.0],
-    ids=["vertical-up", "vertical-down", "tilt-15", "tilt-35", "tilt-minus-25"],
+    [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270, 15.0, 35.0, -25.0, 150.0],
+    ids=["vertical-up", "vertical-down", "tilt-15", "tilt-35", "tilt-minus-25", "tilt-150"],
 )
 def test_rotated_and_vertical_text_is_read(
     pipeline: Pipeline, make_image: Callable[..., Image.Image], turn: Image.Transpose | float
@@ -112,3 +112,42 @@ def test_second_pass_finds_marks_too_small_for_the_first(
     assert dict(tiles.params)["tiles"] == "4"
     x0, y0, _, _ = next(line for line in rec.lines if "123456" in line.text).quad.bounds()
     assert 1750 < x0 < 2100 and 1480 < y0 < 1530  # in full-resolution pixels, not tile pixels
+
+
+def test_uncertain_lines_are_read_from_enhanced_variants_and_fused(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    # soft and noisy; variant_below above 1 makes every line count as uncertain
+    img = make_image([("SN 7R45102", (300, 400), 44)], size=(1400, 900), background=(90, 92, 96),
+                     ink=(160, 162, 166), noise=10.0)
+    img = img.filter(ImageFilter.GaussianBlur(1.2))
+    data = to_bytes(img, quality=70)
+    always = ReadOptions(variants=(*ENHANCED_VARIANTS, "relief"), variant_below=1.01)
+    rec = pipeline.read_bytes(data, always)
+    step = next(s for s in rec.provenance.steps if s.name == "variants")
+    params = dict(step.params)
+    assert int(params["lines"]) >= 1
+    assert params["relief"].startswith("relief(kernel=")  # each operator's parameters are recorded
+    fused = [line for line in rec.lines if line.variant.startswith("fused(original+")]
+    assert [_compact(line.text) for line in fused] == ["SN7R45102"]
+    plain = pipeline.read_bytes(data, ReadOptions(variants=()))
+    assert "variants" not in [s.name for s in plain.provenance.steps]
+    assert all(line.variant == "original" for line in plain.lines)
+
+
+def test_unknown_variant_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown variants"):
+        ReadOptions(variants=("no-such-operator",))
+
+
+def test_quality_advice_comes_with_the_reading(pipeline: Pipeline, make_image: Callable[..., Image.Image]) -> None:
+    sharp = make_image([("ZASTAVA M70 AB2", (200, 300), 60), ("SN 8B0O1IZ2", (200, 420), 60)], size=(1200, 800))
+    rec = pipeline.read_bytes(to_bytes(sharp, quality=92))
+    quality = next(s for s in rec.provenance.steps if s.name == "quality")
+    assert dict(quality.params)["advice"] == ""
+    arr = np.asarray(sharp).astype(np.float32)
+    kernel = 31
+    smeared = sum(np.roll(arr, k - kernel // 2, axis=1) for k in range(kernel)) / kernel
+    moved = Image.fromarray(smeared.clip(0, 255).astype(np.uint8))
+    codes = {w.code for w in pipeline.read_bytes(to_bytes(moved, quality=92)).warnings}
+    assert "motion_blur" in codes
