@@ -105,6 +105,12 @@ class Head:
     def radius(self) -> float:
         return (self.a + self.b) / 2
 
+    def frac_at(self, x: float, y: float) -> float:
+        """Radius fraction of an image point in the head's own (circular) coordinates."""
+        ca, sa = math.cos(math.radians(self.angle)), math.sin(math.radians(self.angle))
+        dx, dy = x - self.cx, y - self.cy
+        return math.hypot((ca * dx + sa * dy) / self.a, (-sa * dx + ca * dy) / self.b)
+
     def point(self, theta: np.ndarray | float, frac: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Image point of the head's circle at angle ``theta`` (radians) and radius fraction."""
         t = np.asarray(theta, dtype=np.float64)
@@ -906,6 +912,14 @@ class HeadstampRead:
     @property
     def lines(self) -> tuple[TextLine, ...]:
         return tuple(t.line for t in self.tokens)
+
+    def covers(self, quad: Quad) -> bool:
+        """Whether a line found elsewhere (e.g. by the line detector) lies on this head: its centre
+        inside the rim. Such lines are pieces of the circular text read straight, and give way to
+        the unrolled reading."""
+        xs = [p[0] for p in quad.points]
+        ys = [p[1] for p in quad.points]
+        return self.head.frac_at(sum(xs) / 4, sum(ys) / 4) <= 1.0
 
 
 def _ms(t0: float) -> float:

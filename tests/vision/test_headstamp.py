@@ -17,6 +17,7 @@ from vision.headstamp import (
     unroll,
 )
 from vision.pipeline import Pipeline
+from vision.types import Quad
 
 CFG = HeadstampConfig()
 
@@ -177,3 +178,15 @@ def test_generated_headstamps_are_read(pipeline: Pipeline, seed: int) -> None:
 def test_other_photos_are_not_headstamps(pipeline: Pipeline, seed: int, group: str) -> None:
     img, _truth = _bgr(seed, group, size=None)
     assert read_headstamp(img, pipeline.recognizer) is None
+
+
+def test_lines_on_the_head_are_covered(pipeline: Pipeline) -> None:
+    img, _truth = _bgr(9, "headstamp")
+    read = read_headstamp(img, pipeline.recognizer)
+    assert read is not None
+    h = read.head
+    for line in read.lines:
+        assert read.covers(line.quad)
+    far = Quad.from_points([(h.cx + 2 * h.a, h.cy + 2 * h.a), (h.cx + 2.5 * h.a, h.cy + 2 * h.a),
+                            (h.cx + 2.5 * h.a, h.cy + 2.2 * h.a), (h.cx + 2 * h.a, h.cy + 2.2 * h.a)])
+    assert not read.covers(far)
