@@ -361,7 +361,6 @@
     S.photoUrl = S.photo ? S.photo.url : '';
     S.overlayFromServer = false;
     S.whole = false;
-    $('photo').src = S.photoUrl;  // only to learn whether this browser can show the photo
     $('result').setAttribute('data-id', rec.id);
     showOnly(S.advice ? 'advice' : 'result');
     renderAll();
@@ -431,7 +430,9 @@
     if (!rec) return;
     var w = rec.provenance.width, h = rec.provenance.height, vb = viewBox(w, h);
     box.setAttribute('viewBox', vb.map(function (x) { return x.toFixed(1); }).join(' '));
-    box.appendChild(svg('image', { href: S.photoUrl || '', x: 0, y: 0, width: w, height: h }));
+    var image = svg('image', { href: S.photoUrl || '', x: 0, y: 0, width: w, height: h });
+    image.addEventListener('error', photoFailed);  // e.g. HEIC, which most browsers cannot show
+    box.appendChild(image);
     var kinds = lineKinds(), legend = $('legend');
     legend.textContent = '';
     var font = Math.max(vb[2], vb[3]) / 16, stroke = Math.max(vb[2], vb[3]) / 250;
@@ -878,7 +879,6 @@
     $('kept-discard').addEventListener('click', function () { forget().then(refreshKept); S.photo = null; });
     $('retake').addEventListener('click', function () { S.rec = null; S.advice = false; showOnly('capture'); $('take').focus(); });
     $('advice-go').addEventListener('click', function () { S.advice = false; showOnly('result'); $('trace').focus(); });
-    $('photo').addEventListener('error', photoFailed);
     $('serial').addEventListener('input', onSerialTyped);
     $('zoom').addEventListener('click', function () { S.whole = !S.whole; renderOverlay(); });
     $('picker').addEventListener('close', closePicker);

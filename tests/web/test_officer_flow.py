@@ -14,6 +14,8 @@ from tests.web.conftest import SAMPLE, SAMPLE_SERIAL, Service, send_sample, shot
 
 
 def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
+    overlays: list[str] = []
+    page.on("request", lambda r: overlays.append(r.url) if "/overlay.png" in r.url else None)
     page.goto("/")
     shot(page, "01-sign-in")
     page.get_by_label("API key").fill("cal_not-a-real-key")
@@ -111,6 +113,7 @@ def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
     maker_fix = [c for c in stored["corrections"] if c["field"] == "make"]
     assert len(maker_fix) == 1 and maker_fix[0]["confirmed"] is True  # unchanged values are confirmed
     assert "intact" in service.cli("audit", "verify").stdout
+    assert not overlays  # a JPEG is shown from the phone's own copy: nothing downloaded back
 
 
 def test_a_photo_this_browser_cannot_show_is_drawn_by_the_service(page: Any, service: Service,
