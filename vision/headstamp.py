@@ -1135,6 +1135,8 @@ def read_headstamp(
     legible on it. ``recognizer`` reads upright line crops (``TextRecognizer``)."""
     cfg = config or HeadstampConfig()
     vocab = vocabulary or default_vocabulary()
+    if bgr.ndim == 2:
+        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
     steps: list[Step] = []
     t0 = time.perf_counter()
     heads = find_heads(bgr, cfg)

@@ -190,3 +190,10 @@ def test_lines_on_the_head_are_covered(pipeline: Pipeline) -> None:
     far = Quad.from_points([(h.cx + 2 * h.a, h.cy + 2 * h.a), (h.cx + 2.5 * h.a, h.cy + 2 * h.a),
                             (h.cx + 2.5 * h.a, h.cy + 2.2 * h.a), (h.cx + 2 * h.a, h.cy + 2.2 * h.a)])
     assert not read.covers(far)
+
+
+def test_a_grey_photo_is_read_too(pipeline: Pipeline) -> None:
+    img, truth = _bgr(12, "headstamp")
+    read = read_headstamp(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), pipeline.recognizer)
+    assert read is not None
+    assert {w.upper() for line in read.lines for w in line.text.split()} == {w.upper() for w in truth[0].split()}
