@@ -37,6 +37,57 @@ def _resize_to_height(img: np.ndarray, height: int, max_width: int) -> np.ndarra
     return resized
 
 
+# Cyrillic letters drawn like a Latin letter, and the reverse: the same glyph in two scripts.
+_CYRILLIC_TWIN = dict(zip("АВЕКМНОРСТХЈЅІаеорсхујѕі", "ABEKMHOPCTXJSIaeopcxyjsi", strict=True))
+_LATIN_TWIN = {lat: cyr for cyr, lat in _CYRILLIC_TWIN.items()}
+
+
+def _script(ch: str) -> str:
+    """'cyr' or 'lat' for a letter only one script has; '' for twins, digits and punctuation."""
+    if ch in _CYRILLIC_TWIN or ch in _LATIN_TWIN or not ch.isalpha():
+        return ""
+    return "cyr" if "\u0400" <= ch <= "\u04ff" else "lat"
+
+
+def harmonise_script(dec: DecodedText) -> DecodedText:
+    """Write the twin letters of a line in the script of its unambiguous letters.
+
+    A recogniser that knows both scripts cannot tell Latin C from Cyrillic С by shape; the line
+    can: the script of the letters only one script has (Ш, Л, Д ... or L, U, m ...) decides, Latin
+    when there are none, and a line with as many of each is left as read. The twins' probabilities
+    are added up (one glyph) and given to the letter of the line's script."""
+    lat = sum(_script(c.best) == "lat" for c in dec.chars)
+    cyr = sum(_script(c.best) == "cyr" for c in dec.chars)
+    if lat == cyr and lat > 0:
+        return dec
+    table = _LATIN_TWIN if cyr > lat else _CYRILLIC_TWIN  # letter of the other script -> ours
+    ours = set(table.values())
+    changed = False
+    chars: list[CharChoice] = []
+    for c in dec.chars:
+        best = c.best
+        target = table.get(best, best if best in ours else "")
+        if not target:
+            chars.append(c)
+            continue
+        other = next((k for k, v in table.items() if v == target), "")
+        mass = sum(p for ch, p in c.alternatives if ch in (target, other))
+        rest = tuple((ch, p) for ch, p in c.alternatives if ch not in (target, other))
+        alternatives = ((target, round(mass, 6)), *rest)
+        if alternatives != c.alternatives:
+            changed = True
+            chars.append(CharChoice(alternatives, span=c.span))
+        else:
+            chars.append(c)
+    if not changed:
+        return dec
+    return DecodedText("".join(c.best for c in chars), dec.confidence, tuple(chars))
+
+
+def _has_both_scripts(vocabulary: Sequence[str]) -> bool:
+    return any(ch in _CYRILLIC_TWIN for ch in vocabulary) and any(ch in _LATIN_TWIN for ch in vocabulary)
+
+
 @dataclass(frozen=True, slots=True)
 class RecognizerConfig:
     batch_size: int = 8
@@ -58,6 +109,7 @@ class TextRecognizer:
         self.config = config or RecognizerConfig()
         self.alphabet = alphabet
         self._decoder: CtcDecoder | None = None
+        self._both_scripts = False  # set with the decoder: the model reads Latin and Cyrillic
         self._lock = threading.Lock()
 
     @property
@@ -84,6 +136,7 @@ class TextRecognizer:
                 f"model {self.model.spec.name} has {out_classes} output classes but its character "
                 f"list gives {len(vocabulary)}",
             )
+        self._both_scripts = _has_both_scripts(vocabulary)
         return CtcDecoder(vocabulary, allowed_mask(vocabulary, self.alphabet))
 
     def recognize(
@@ -113,7 +166,8 @@ class TextRecognizer:
             frames_total = probs.shape[1]
             for j, i in enumerate(idx):
                 frames = math.ceil(resized[j].shape[1] / width * frames_total)
-                results[i] = decoder.decode(probs[j], top_k=k, temperature=temp, frames=frames)
+                dec = decoder.decode(probs[j], top_k=k, temperature=temp, frames=frames)
+                results[i] = harmonise_script(dec) if self._both_scripts else dec
         return [r if r is not None else DecodedText("", 0.0, ()) for r in results]
 
 
@@ -152,9 +206,6 @@ BUNDLED_REC = "PP-OCRv6_rec_small"
 MARKINGS_REC = "rec_markings_v1"
 RECOGNIZER_CHOICES = ("bundled", "markings", "both")
 
-# Latin letters that the bundled recogniser (no Cyrillic classes) reads for a Cyrillic letter:
-# its vote for the Latin twin is a vote for the Cyrillic letter the other model saw.
-_CYRILLIC_TWIN = dict(zip("АВЕКМНОРСТХЈЅІаеорсхујѕі", "ABEKMHOPCTXJSIaeopcxyjsi", strict=True))
 
 
 def _same(a: str, b: str) -> bool:
@@ -212,7 +263,10 @@ def _merge(a: CharChoice | None, b: CharChoice | None, wa: float, wb: float, top
 def fuse(bundled: DecodedText, markings: DecodedText, *, weight: float = 0.6, top_k: int = 5) -> DecodedText:
     """One reading from two: aligned positions get the weighted mix of both models' alternatives
     (``weight`` for the markings model); a character only one model reads is kept when that
-    model's weighted line confidence leads."""
+    model's weighted line confidence leads. A line the markings model reads with a letter only
+    Cyrillic has is its reading alone."""
+    if any(_script(c.best) == "cyr" for c in markings.chars):
+        return markings  # a Cyrillic line: the bundled model has no Cyrillic letters to offer
     wa, wb = 1.0 - weight, weight
     lead_b = wb * markings.confidence >= wa * bundled.confidence
     chars: list[CharChoice] = []
@@ -261,7 +315,7 @@ class FusedRecognizer(TextRecognizer):
         k = self.config.top_k if top_k is None else top_k
         first = self.bundled.recognize(crops, top_k=k, temperature=temperature)
         second = self.markings.recognize(crops, top_k=k, temperature=temperature)
-        return [fuse(a, b, weight=self.weight, top_k=k) for a, b in zip(first, second, strict=True)]
+        return [harmonise_script(fuse(a, b, weight=self.weight, top_k=k)) for a, b in zip(first, second, strict=True)]
 
 
 def build_recognizer(
