@@ -16,8 +16,11 @@ Steps:
 3. *Unroll*: the band between the primer and the rim becomes a straight strip (x = angle, running
    clockwise; y = radius, outside at the top). Outward-facing tokens read left to right in it;
    inward-facing ones in the strip turned by 180 degrees.
-4. *Segment*: tokens are runs of ink along the angle separated by gaps wider than about a
-   character height; each is cut out (wrapping round the seam) and read in both directions.
+4. *Segment and read*: runs of ink along the angle, closed over gaps narrower than a character,
+   are cut out (wrapping round the seam) and read outward and turned by 180 degrees; close
+   neighbours that do not read as a known token on their own are also read together, and the
+   split of the circle into tokens with the best total score is kept. One direction convention
+   holds per head (all outward, or the lower half inward), which settles 0/1/8 and 6/9 tokens.
 5. *Match*: each read is matched against known headstamp codes and calibres
    (``vision/data/headstamps.json``) with a look-alike-aware distance that uses the recogniser's
    own alternatives; a match is reported in its dictionary spelling (Cyrillic codes in Cyrillic),
@@ -45,7 +48,6 @@ from vision.ctc import DecodedText
 from vision.types import CharChoice, Quad, Step, TextLine
 
 VARIANT = "polar"
-_DEBUG = False
 
 
 class Recognizer(Protocol):
@@ -1117,8 +1119,6 @@ def _read_runs(strip: Strip, seq: Sequence[Segment], runs: Sequence[tuple[int, i
             reads = [c.alternatives for c in dec.chars]
             gain, pieces = parse(vocab, reads, cfg.min_token_conf, cfg.min_match_conf)
             pair.append(_Reading(gain, pieces, reads, [c.span for c in dec.chars], cut))
-            if _DEBUG:
-                print(run, cut.inward, round(gain, 2), dec.text, [(p.text, round(p.gain, 2)) for p in pieces])
         options[run] = (pair[0], pair[1])
     return options
 
