@@ -21,6 +21,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.readers import FOUNDATION
+from vision.pipeline import ENHANCED_VARIANTS
+
 PHOTOS = {"12 MP (4000x3000)": (4000, 3000), "1 MP (1152x864)": (1152, 864)}
 
 
@@ -35,12 +38,14 @@ def make_photo(size: tuple[int, int], seed: int = 11) -> bytes:
     return buf.tobytes()
 
 
-def _caliber_reader() -> Callable[[bytes], int]:
+def _caliber_reader(options: str = "") -> Callable[[bytes], int]:
+    from benchmarks.readers import parse_options
     from vision.pipeline import build_pipeline
 
     pipeline = build_pipeline()
     pipeline.warm_up()
-    return lambda data: len(pipeline.read_bytes(data).lines)
+    opts = parse_options(options)
+    return lambda data: len(pipeline.read_bytes(data, opts).lines)
 
 
 def _rapidocr_reader(params: dict[str, Any]) -> Callable[[bytes], int]:
@@ -63,6 +68,10 @@ def _rapidocr_reader(params: dict[str, Any]) -> Callable[[bytes], int]:
 
 READERS: dict[str, Callable[[], Callable[[bytes], int]]] = {
     "caliber read": _caliber_reader,
+    # the pipeline as the foundation built it (no second pass, quality, headstamps or variants)
+    "caliber foundation": lambda: _caliber_reader(FOUNDATION),
+    # with every enhanced variant read for uncertain lines (not the default)
+    "caliber + variants": lambda: _caliber_reader("variants=" + "+".join(ENHANCED_VARIANTS)),
     "rapidocr default": lambda: _rapidocr_reader({}),
     "rapidocr max side 1280": lambda: _rapidocr_reader({"Det.limit_type": "max", "Det.limit_side_len": 1280}),
 }
