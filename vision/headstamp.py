@@ -923,6 +923,10 @@ class HeadstampRead:
         ys = [p[1] for p in quad.points]
         return self.head.frac_at(sum(xs) / 4, sum(ys) / 4) <= 1.0
 
+    def merged_with(self, lines: Sequence[TextLine]) -> tuple[TextLine, ...]:
+        """``lines`` read elsewhere in the photo, without those on the head, then the tokens."""
+        return tuple(line for line in lines if not self.covers(line.quad)) + self.lines
+
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)

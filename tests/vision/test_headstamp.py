@@ -17,7 +17,7 @@ from vision.headstamp import (
     unroll,
 )
 from vision.pipeline import Pipeline
-from vision.types import Quad
+from vision.types import CharChoice, Quad, TextLine
 
 CFG = HeadstampConfig()
 
@@ -190,6 +190,11 @@ def test_lines_on_the_head_are_covered(pipeline: Pipeline) -> None:
     far = Quad.from_points([(h.cx + 2 * h.a, h.cy + 2 * h.a), (h.cx + 2.5 * h.a, h.cy + 2 * h.a),
                             (h.cx + 2.5 * h.a, h.cy + 2.2 * h.a), (h.cx + 2 * h.a, h.cy + 2.2 * h.a)])
     assert not read.covers(far)
+    on_head = TextLine("3 C", 0.9, read.lines[0].quad, (CharChoice((("3", 0.9),)), CharChoice(((" ", 0.9),)),
+                                                         CharChoice((("C", 0.9),))))
+    elsewhere = TextLine("SN 123", 0.9, far, tuple(CharChoice(((ch, 0.9),)) for ch in "SN 123"))
+    merged = read.merged_with([on_head, elsewhere])
+    assert merged == (elsewhere, *read.lines)
 
 
 def test_a_grey_photo_is_read_too(pipeline: Pipeline) -> None:
