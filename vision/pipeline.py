@@ -28,6 +28,7 @@ from vision.detection import (
 from vision.enhance import VARIANTS
 from vision.fusion import fuse
 from vision.geometry import crop_quad, rotate_order
+from vision.headstamp import read_headstamp
 from vision.intake import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, decode
 from vision.quality import GLOBAL_SIDE, QualityConfig, advise, assess
 from vision.recognition import DirectionClassifier, RecognizerConfig, TextRecognizer
@@ -75,6 +76,7 @@ class ReadOptions:
     # Join regions that continue one another along a line (widely spaced stamped characters and
     # words found apart), so that a serial is not cut from its prefix.
     join_lines: bool = False
+    headstamps: bool = True  # find a cartridge head and read its circular text (vision.headstamp)
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -191,6 +193,15 @@ class Pipeline:
             if new:
                 more = self._read_cut(self._cut(bgr, new, steps, stage="tiles:"), opts, steps, stage="tiles:")
                 lines = tuple(sorted(lines + more, key=_reading_order))
+
+        if opts.headstamps:
+            t0 = time.perf_counter()
+            stamp = read_headstamp(bgr, self.recognizer, top_k=opts.top_k, temperature=opts.temperature)
+            if stamp is None:
+                steps.append(Step("headstamp", _ms(t0), (("found", "no"),)))
+            else:
+                steps.extend(stamp.steps)
+                lines = stamp.merged_with(lines)  # detector lines on the head give way to the unrolled tokens
 
         marks: tuple[MarkCandidate, ...] = ()
         if self.interpreter is not None:

@@ -151,3 +151,20 @@ def test_quality_advice_comes_with_the_reading(pipeline: Pipeline, make_image: C
     moved = Image.fromarray(smeared.clip(0, 255).astype(np.uint8))
     codes = {w.code for w in pipeline.read_bytes(to_bytes(moved, quality=92)).warnings}
     assert "motion_blur" in codes
+
+
+def test_a_headstamp_photo_is_read_round_its_rim(pipeline: Pipeline) -> None:
+    import cv2
+
+    from benchmarks.synth.scene import Spec, generate_sample
+
+    sample = generate_sample(6, Spec(group="headstamp", size="closeup", clean=True))
+    data = cv2.imencode(".jpg", cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])[1]
+    rec = pipeline.read_bytes(data.tobytes())
+    names = [s.name for s in rec.provenance.steps]
+    assert "headstamp_find" in names and names.index("headstamp_match") < names.index("interpret")
+    polar = {w.upper() for line in rec.lines if line.variant == "polar" for w in line.text.split()}
+    assert polar == {w.upper() for w in sample.lines[0].text.split()}
+    assert all(line.variant == "polar" for line in rec.lines)  # straight reads of the rim gave way
+    off = pipeline.read_bytes(data.tobytes(), ReadOptions(headstamps=False))
+    assert not any(line.variant == "polar" for line in off.lines)
