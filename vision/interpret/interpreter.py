@@ -21,7 +21,7 @@ from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match, SlotCa
 from vision.interpret.proof import ProofMarkMatcher
 from vision.interpret.resources import GALLERY_DIR, load_json
 from vision.interpret.serial import SerialReader, SerialToken, ncic_key, script_note
-from vision.interpret.text import LineView, ScriptRules, digit_fixed, script_of
+from vision.interpret.text import LineView, ScriptRules, digit_fixed, is_cyrillic, script_of
 from vision.types import MarkCandidate, MarkKind, Quad, TextLine
 
 KIND_ORDER = (
@@ -124,7 +124,9 @@ class Interpreter:
         self._proof_letters(facts, marks)
         self._labels_and_keywords(facts, marks)
         self._dates_found(facts, marks, countries, maker_ids)
-        self._serial(facts, marks, maker_ids)
+        seen_countries = countries | {str(m.entry.attrs.get("country", "")) for m in makers}
+        cyrillic = any(is_cyrillic(ch) for line in lines for ch in line.text)
+        self._serial(facts, marks, maker_ids, cyrillic or self._serials.cyrillic_context(seen_countries))
         if image is not None and self.proof_matcher is not None:
             marks.extend(self.proof_matcher.marks(image, lines, symbol_regions))
         return _ordered(marks)
@@ -376,7 +378,10 @@ class Interpreter:
 
     # --- serials --------------------------------------------------------------------------------
 
-    def _serial(self, facts: list[_LineFacts], marks: list[MarkCandidate], makers: set[str]) -> None:
+    def _serial(self, facts: list[_LineFacts], marks: list[MarkCandidate], makers: set[str],
+                cyrillic: bool = False) -> None:
+        """Serial candidates from the tokens left free; ``cyrillic``: the image shows Cyrillic text or a
+        maker that writes serial letters in Cyrillic."""
         tokens: list[tuple[SerialToken, float]] = []
         for f in facts:
             view = f.view
@@ -399,13 +404,13 @@ class Interpreter:
                 letter_prefix = first.isalpha() and len(first) <= 3 and any(c.isdigit() for c in second)
                 if not (letter_prefix or min(len(first), len(second)) <= self.config.join_short_tokens):
                     continue
-                joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined")
+                joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined", cyrillic)
                 if joined is not None:
                     tokens.append((joined, 1.0 if letter_prefix else self.config.join_factor))
                     if letter_prefix:
                         prefixed.add(k + 1)
             for k, (a, b, keyword) in enumerate(free):
-                tok = self._serials.read(view, a, b, makers, keyword, "label" if keyword else "")
+                tok = self._serials.read(view, a, b, makers, keyword, "label" if keyword else "", cyrillic)
                 if tok is not None:
                     tokens.append((tok, self.config.split_factor if k in prefixed else 1.0))
         best_by_value: dict[str, MarkCandidate] = {}

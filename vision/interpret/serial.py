@@ -13,6 +13,17 @@ frame serial (generic and per-maker patterns, raised by a label such as "SN", "F
 read of a serial-shaped token scores about 0.9, an ambiguous or odd-shaped one far less.
 Positions whose best character holds less than ``unreadable_below`` of the posterior come back
 as ``?`` in a wildcard value, with their alternatives in the detail.
+
+The recogniser is overconfident about characters drawn alike (8/B, 0/O/D, 5/S), so its own
+runner-ups do not always hold the right reading. Look-alike readings (``vision/data/lookalikes.json``)
+are added to a token's ranked readings: a reading h' that puts c' where a parent reading h has c
+scores::
+
+    score(h') = score(h) * floor * weight(c, c') * consistency(h') / consistency(h) * shape(h') / shape(h)
+
+the same formula as above with c' given ``floor * weight`` of c's probability, applied after the
+beam so that the parent's own score is left as it was. A token that may be a Cyrillic letter prefix
+read as Latin look-alikes ('PU 076' for 'РЦ 076') also gets Cyrillic readings of that prefix.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ class Pattern:
     prior: float
     maker: str = ""
     final: bool = False  # maker patterns cannot raise this shape
+    any_classes: bool = False  # a standard that mixes letters and digits at will: no consistency penalty
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,49 @@ class SerialToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Lookalikes:
+    """Characters drawn alike, with weights (``vision/data/lookalikes.json``)."""
+
+    floor: float
+    neighbours: Mapping[str, tuple[tuple[str, float], ...]]
+    parents: int  # how many of a token's best readings lend look-alike readings
+    rounds: int  # look-alike readings of look-alike readings (2: two substitutions)
+    cyrillic_read_as: Mapping[str, tuple[tuple[str, float], ...]]
+    cyrillic_prior: float
+    cyrillic_context_prior: float
+    cyrillic_max_letters: int
+    cyrillic_per_token: int
+    cyrillic_countries: frozenset[str]
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Lookalikes:
+        neighbours: dict[str, dict[str, float]] = {}
+        for a, b, w in data["pairs"]:
+            a, b, weight = str(a), str(b), float(w)
+            if a == b or weight <= 0.0:
+                continue
+            for x, y in ((a, b), (b, a)):
+                neighbours.setdefault(x, {})[y] = max(weight, neighbours.get(x, {}).get(y, 0.0))
+        cyr = data.get("cyrillic") or {}
+        read_as = {
+            str(k): tuple(sorted(((str(c), float(w)) for c, w in v), key=lambda cw: -cw[1]))
+            for k, v in (cyr.get("read_as") or {}).items()
+        }
+        return cls(
+            floor=float(data["floor"]),
+            neighbours={k: tuple(sorted(v.items(), key=lambda cw: -cw[1])) for k, v in neighbours.items()},
+            parents=int(data.get("parents", 3)),
+            rounds=int(data.get("rounds", 1)),
+            cyrillic_read_as=read_as,
+            cyrillic_prior=float(cyr.get("prior", 0.0)),
+            cyrillic_context_prior=float(cyr.get("context_prior", cyr.get("prior", 0.0))),
+            cyrillic_max_letters=int(cyr.get("max_letters", 0)),
+            cyrillic_per_token=int(cyr.get("per_token", 0)),
+            cyrillic_countries=frozenset(str(c) for c in cyr.get("context_countries", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SerialRules:
     generic: tuple[Pattern, ...]
     maker_patterns: tuple[Pattern, ...]
@@ -105,7 +160,8 @@ class SerialRules:
     def from_data(cls, data: Mapping[str, Any], separators: str) -> SerialRules:
         def pat(item: Mapping[str, Any]) -> Pattern:
             return Pattern(str(item["name"]), re.compile(str(item["regex"])), float(item["prior"]),
-                           str(item.get("maker", "")), bool(item.get("final", False)))
+                           str(item.get("maker", "")), bool(item.get("final", False)),
+                           bool(item.get("any_classes", False)))
 
         return cls(
             generic=tuple(pat(p) for p in data["generic_patterns"]),
@@ -139,16 +195,22 @@ def _cls(ch: str) -> str:
 class SerialReader:
     """Immutable; one instance serves every request."""
 
-    def __init__(self, rules: ScriptRules, serial_rules: SerialRules):
+    def __init__(self, rules: ScriptRules, serial_rules: SerialRules, lookalikes: Lookalikes | None = None):
         self._script = rules
         self.rules = serial_rules
+        self.lookalikes = lookalikes
         self._alphabet = rules.serial_alphabet
 
     @classmethod
     def load(cls, rules: ScriptRules, data_dir: Path | None = None) -> SerialReader:
         data = load_json("serials.json", data_dir)
         script = load_json("script.json", data_dir)
-        return cls(rules, SerialRules.from_data(data, str(script["separators"])))
+        lookalikes = Lookalikes.from_data(load_json("lookalikes.json", data_dir))
+        return cls(rules, SerialRules.from_data(data, str(script["separators"])), lookalikes)
+
+    def cyrillic_context(self, countries: Collection[str]) -> bool:
+        """A maker of one of these countries writes its serials' letters in Cyrillic."""
+        return self.lookalikes is not None and bool(self.lookalikes.cyrillic_countries & set(countries))
 
     # --- priors -------------------------------------------------------------------------------
 
@@ -173,6 +235,8 @@ class SerialReader:
     def consistency(self, value: str) -> float:
         """Penalty for character-class patterns typical of look-alike misreads (12O45, A8CD)."""
         r = self.rules
+        if any(p.any_classes and p.regex.match(value) for p in r.generic):
+            return 1.0  # a VIN mixes letters and digits by its standard, not by misreading
         runs: list[tuple[str, int]] = []
         for ch in value:
             c = _cls(ch)
@@ -231,6 +295,7 @@ class SerialReader:
         makers: Collection[str] = (),
         keyword: bool = False,
         context: str = "",
+        cyrillic_context: bool = False,
     ) -> SerialToken | None:
         with_originals = self._positions(view, a, b)
         pos = [alts for alts, _ in with_originals]
@@ -277,6 +342,8 @@ class SerialReader:
                         if all(w == "?" or w == c for w, c in zip(wild, value, strict=True)))
             shape, _ = self.shape_prior(best.value, makers, keyword)
             wild_score = round(min(1.0, agree * coverage * shape * (0.9 ** len(unreadable))), 4)
+        if self.lookalikes is not None:
+            readings = self._with_lookalikes(readings, self.lookalikes, makers, keyword, cyrillic_context)
         return SerialToken(
             line=view.index,
             span=(a, b),
@@ -288,6 +355,77 @@ class SerialReader:
             context=context,
             originals=tuple(ch for _, ch in with_originals),
         )
+
+    def _prior(self, value: str, makers: Collection[str], keyword: bool) -> tuple[float, str]:
+        """Shape prior times class consistency of a reading (Cyrillic letters count as letters)."""
+        latin = "".join("A" if is_cyrillic(c) else c for c in value)
+        shape, name = self.shape_prior(latin, makers, keyword)
+        return shape * self.consistency(latin), name
+
+    def _with_lookalikes(
+        self,
+        readings: list[Reading],
+        la: Lookalikes,
+        makers: Collection[str],
+        keyword: bool,
+        cyrillic_context: bool,
+    ) -> list[Reading]:
+        """``readings`` (best first) with look-alike readings of the best few added, best first.
+        A reading already in the beam keeps the higher of its two scores."""
+        pool: dict[str, Reading] = {r.value: r for r in readings}
+        parents = readings[: la.parents]
+        for _ in range(max(1, la.rounds)):
+            for parent in parents:
+                prior, _name = self._prior(parent.value, makers, keyword)
+                if parent.score <= 0.0 or prior <= 0.0:
+                    continue
+                for i, ch in enumerate(parent.value):
+                    for alt, weight in la.neighbours.get(ch, ()):
+                        if alt not in self._alphabet:
+                            continue
+                        value = parent.value[:i] + alt + parent.value[i + 1:]
+                        self._offer(pool, value, parent.score * la.floor * weight / prior, makers, keyword,
+                                    parent.score)
+            ranked = sorted(pool.values(), key=lambda r: -r.score)
+            parents = [r for r in ranked[: la.parents] if r not in parents]
+        for parent in readings[: la.parents]:
+            prior, _name = self._prior(parent.value, makers, keyword)
+            q = la.cyrillic_context_prior if cyrillic_context else la.cyrillic_prior
+            if parent.score <= 0.0 or prior <= 0.0 or q <= 0.0:
+                continue
+            for value, weight in self._cyrillic_prefixes(parent.value, la)[: la.cyrillic_per_token]:
+                self._offer(pool, value, parent.score * q * weight / prior, makers, keyword, parent.score)
+        return sorted(pool.values(), key=lambda r: -r.score)
+
+    def _offer(self, pool: dict[str, Reading], value: str, base: float, makers: Collection[str],
+               keyword: bool, parent: float) -> None:
+        """Add ``value`` at ``base`` times its prior: never above its parent's score (a look-alike is
+        an alternative to try next, not a correction of the beam)."""
+        prior, name = self._prior(value, makers, keyword)
+        score = round(min(parent, base * prior), 4)
+        old = pool.get(value)
+        if score > 0.0 and (old is None or score > old.score):
+            pool[value] = Reading(value, score, name)
+
+    @staticmethod
+    def _cyrillic_prefixes(value: str, la: Lookalikes) -> list[tuple[str, float]]:
+        """Cyrillic readings of a letter prefix read as Latin look-alikes ('PU076' -> 'РЦ076'),
+        most likely first: a prefix of 1..max_letters characters that each may be a Cyrillic
+        letter, at least one of them read as a letter, and only digits after it."""
+        out: list[tuple[str, float]] = []
+        for k in range(1, min(la.cyrillic_max_letters, len(value) - 1) + 1):
+            head, rest = value[:k], value[k:]
+            if not rest.isdigit() or not any(c.isalpha() for c in head):
+                continue
+            options = [la.cyrillic_read_as.get(c, ()) for c in head]
+            if not all(options):
+                continue
+            combos: list[tuple[str, float]] = [("", 1.0)]
+            for opts in options:
+                combos = [(p + c, w * cw) for p, w in combos for c, cw in opts]
+            out.extend((p + rest, w) for p, w in combos)
+        out.sort(key=lambda vw: -vw[1])
+        return out
 
     def _beam(self, pos: Sequence[Sequence[tuple[str, float]]]) -> list[tuple[str, float]]:
         beam: list[tuple[str, float]] = [("", 0.0)]
