@@ -72,6 +72,9 @@ class DateReader:
         self.context_makers = frozenset(str(m) for m in year_data["context_makers"])
         self._with_context = float(year_data["with_context_score"])
         self._without_context = float(year_data["without_context_score"])
+        hs = serial_data.get("headstamp_year") or {}
+        self._headstamp_pivot = int(hs.get("pivot", 30))
+        self._headstamp_score = float(hs.get("score", 0.7))
 
     @classmethod
     def load(cls, rules: ScriptRules, data_dir: Path | None = None) -> DateReader:
@@ -141,4 +144,22 @@ class DateReader:
                 base = (base + self._with_context) / 2
             detail = f"{name}: {token} = {year}; country={country}"
             out.append(DateMatch(str(year), view.index, (a, b), token, round(base * conf, 4), detail))
+        return out
+
+    def headstamp_years(self, view: LineView) -> list[DateMatch]:
+        """Two-digit years on a cartridge head ('IMI 88', 'ППУ 9-Д 91'): the year of manufacture is
+        stamped as its last two digits. A year up to ``pivot`` is taken as 20xx, a later one as 19xx
+        (the read is kept in the detail). Only for tokens read from a headstamp, where a lone pair of
+        digits is a year; calibres ('9', '7.62') and lot numbers with more digits are not."""
+        out: list[DateMatch] = []
+        for a, b in view.tokens:
+            token = view.text[a:b]
+            fixed = digit_fixed(token)
+            if not (len(fixed) == 2 and fixed.isdigit()):
+                continue
+            yy = int(fixed)
+            year = (2000 if yy <= self._headstamp_pivot else 1900) + yy
+            conf = view.mean_p(a, b) * (0.9 if fixed != token else 1.0)
+            out.append(DateMatch(str(year), view.index, (a, b), token, round(self._headstamp_score * conf, 4),
+                                 f"headstamp year: {fixed}"))
         return out

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vision.headstamp import VARIANT as HEADSTAMP_VARIANT
 from vision.interpret.calibre import CalibreParser
 from vision.interpret.dates import DateReader
 from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match, SlotCache
@@ -123,7 +124,8 @@ class Interpreter:
         _doubt_makers_implied_against_stated_country(marks)
         self._proof_letters(facts, marks)
         self._labels_and_keywords(facts, marks)
-        self._dates_found(facts, marks, countries, maker_ids)
+        self._dates_found(facts, marks, countries, maker_ids,
+                          frozenset(i for i, line in enumerate(lines) if line.variant == HEADSTAMP_VARIANT))
         seen_countries = countries | {str(m.entry.attrs.get("country", "")) for m in makers}
         cyrillic = any(is_cyrillic(ch) for line in lines for ch in line.text)
         self._serial(facts, marks, maker_ids, cyrillic or self._serials.cyrillic_context(seen_countries))
@@ -364,8 +366,14 @@ class Interpreter:
                                            _detail(what=f.exclusion)))
 
     def _dates_found(self, facts: list[_LineFacts], marks: list[MarkCandidate], countries: set[str],
-                     makers: set[str]) -> None:
+                     makers: set[str], headstamp_lines: frozenset[int] = frozenset()) -> None:
         for f in facts:
+            if f.view.index in headstamp_lines:
+                for d in self._dates.headstamp_years(f.view):
+                    if f.free(*d.span):
+                        f.claimed.append(d.span)
+                        marks.append(MarkCandidate(MarkKind.DATE, d.value, d.score, (), (d.line,),
+                                                   _detail(read=d.read, what=d.detail)))
             for d in self._dates.find(f.view, countries, makers):
                 if not f.free(*d.span):
                     continue

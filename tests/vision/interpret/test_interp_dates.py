@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from vision.headstamp import VARIANT as HEADSTAMP_VARIANT
 from vision.interpret import Interpreter
 from vision.interpret.dates import DateReader, roman_to_int
 from vision.interpret.text import ScriptRules
-from vision.types import MarkKind
+from vision.types import MarkKind, TextLine
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +57,26 @@ def test_year_code_is_confident_only_with_italian_context(interpreter: Interpret
     dates_without = [m for m in without if m.kind == MarkKind.DATE]
     assert dates_with[0].value == "2006" and dates_with[0].score >= 0.5
     assert all(m.score < 0.5 for m in dates_without)
+
+
+def _polar(line: TextLine) -> TextLine:
+    return replace(line, variant=HEADSTAMP_VARIANT)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "year"),
+    [(["IMI", "88"], "1988"), (["ППУ", "9-Д", "91"], "1991"), (["MEN", "03"], "2003"), (["WIN", "O6"], "2006")],
+)
+def test_two_digit_year_on_a_headstamp(interpreter: Interpreter, line, tokens: list[str], year: str) -> None:  # type: ignore[no-untyped-def]
+    marks = interpreter.interpret([_polar(line(t)) for t in tokens])
+    dates = [m for m in marks if m.kind == MarkKind.DATE]
+    assert [d.value for d in dates] == [year]
+    assert "headstamp year" in dates[0].detail
+    assert not any(m.kind == MarkKind.SERIAL and m.score >= 0.5 for m in marks)
+
+
+def test_two_digits_off_a_headstamp_are_no_year(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
+    marks = interpreter.interpret([line("IMI"), line("88")])
+    assert not any(m.kind == MarkKind.DATE for m in marks)
+    calibre = interpreter.interpret([_polar(line("9")), _polar(line("7.62")), _polar(line("123"))])
+    assert not any(m.kind == MarkKind.DATE for m in calibre)
