@@ -412,7 +412,7 @@ class Interpreter:
                 letter_prefix = first.isalpha() and len(first) <= 3 and any(c.isdigit() for c in second)
                 if not (letter_prefix or min(len(first), len(second)) <= self.config.join_short_tokens):
                     continue
-                joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined", cyrillic)
+                joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined", cyrillic, b)
                 if joined is not None:
                     tokens.append((joined, 1.0 if letter_prefix else self.config.join_factor))
                     if letter_prefix:

@@ -296,7 +296,10 @@ class SerialReader:
         keyword: bool = False,
         context: str = "",
         cyrillic_context: bool = False,
+        head_end: int | None = None,
     ) -> SerialToken | None:
+        """Readings of the token ``view.text[a:b]``. ``head_end``: where the first of two tokens read
+        together ends (a letter prefix stamped apart from its number, 'АБ 1234')."""
         with_originals = self._positions(view, a, b)
         pos = [alts for alts, _ in with_originals]
         if not (self.rules.min_length <= len(pos) <= self.rules.max_length):
@@ -343,7 +346,8 @@ class SerialReader:
             shape, _ = self.shape_prior(best.value, makers, keyword)
             wild_score = round(min(1.0, agree * coverage * shape * (0.9 ** len(unreadable))), 4)
         if self.lookalikes is not None:
-            readings = self._with_lookalikes(readings, self.lookalikes, makers, keyword, cyrillic_context)
+            head = len(self._positions(view, a, head_end)) if head_end is not None else None
+            readings = self._with_lookalikes(readings, self.lookalikes, makers, keyword, cyrillic_context, head)
         return SerialToken(
             line=view.index,
             span=(a, b),
@@ -369,6 +373,7 @@ class SerialReader:
         makers: Collection[str],
         keyword: bool,
         cyrillic_context: bool,
+        head: int | None = None,
     ) -> list[Reading]:
         """``readings`` (best first) with look-alike readings of the best few added, best first.
         A reading already in the beam keeps the higher of its two scores."""
@@ -393,7 +398,7 @@ class SerialReader:
             q = la.cyrillic_context_prior if cyrillic_context else la.cyrillic_prior
             if parent.score <= 0.0 or prior <= 0.0 or q <= 0.0:
                 continue
-            for value, weight in self._cyrillic_prefixes(parent.value, la)[: la.cyrillic_per_token]:
+            for value, weight in self._cyrillic_prefixes(parent.value, la, head)[: la.cyrillic_per_token]:
                 self._offer(pool, value, parent.score * q * weight / prior, makers, keyword, parent.score)
         return sorted(pool.values(), key=lambda r: -r.score)
 
@@ -408,16 +413,20 @@ class SerialReader:
             pool[value] = Reading(value, score, name)
 
     @staticmethod
-    def _cyrillic_prefixes(value: str, la: Lookalikes) -> list[tuple[str, float]]:
+    def _cyrillic_prefixes(value: str, la: Lookalikes, head: int | None = None) -> list[tuple[str, float]]:
         """Cyrillic readings of a letter prefix read as Latin look-alikes ('PU076' -> 'РЦ076'),
         most likely first: a prefix of 1..max_letters characters that each may be a Cyrillic
-        letter, at least one of them read as a letter, and only digits after it."""
+        letter, at least one of them read as a letter, and only digits after it. With ``head`` (the
+        prefix was read as a token of its own) only that prefix."""
         out: list[tuple[str, float]] = []
-        for k in range(1, min(la.cyrillic_max_letters, len(value) - 1) + 1):
-            head, rest = value[:k], value[k:]
-            if not rest.isdigit() or not any(c.isalpha() for c in head):
+        lengths = [head] if head is not None else range(1, la.cyrillic_max_letters + 1)
+        for k in lengths:
+            if not 1 <= k <= min(la.cyrillic_max_letters, len(value) - 1):
                 continue
-            options = [la.cyrillic_read_as.get(c, ()) for c in head]
+            prefix, rest = value[:k], value[k:]
+            if not rest.isdigit() or not any(c.isalpha() for c in prefix):
+                continue
+            options = [la.cyrillic_read_as.get(c, ()) for c in prefix]
             if not all(options):
                 continue
             combos: list[tuple[str, float]] = [("", 1.0)]

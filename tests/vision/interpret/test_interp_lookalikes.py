@@ -83,6 +83,13 @@ def test_cyrillic_prefix_read_as_latin_look_alikes(interpreter: Interpreter, lin
     assert not any(is_cyrillic(c) for v in values if v.isdigit() for c in v)
 
 
+def test_prefix_read_apart_is_the_whole_cyrillic_prefix(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
+    values = [v for v, _ in serial_readings(interpreter.interpret([line("K3 5167", p=0.99)]), k=20)]
+    assert "КЗ5167" in values  # К and З stamped apart from the number, З read as the digit 3
+    assert "К35167" not in values  # the space says where the prefix ends
+    assert "К35167" in [v for v, _ in serial_readings(interpreter.interpret([line("K35167", p=0.99)]), k=20)]
+
+
 def test_cyrillic_context_raises_cyrillic_readings(interpreter: Interpreter, line) -> None:  # type: ignore[no-untyped-def]
     def score(lines: list[str]) -> float:
         ranked = dict(serial_readings(interpreter.interpret([line(t, p=0.99) for t in lines]), k=20))
