@@ -20,7 +20,7 @@ import onnx
 import torch
 
 from models.registry import sha256_file
-from models.training.charset import MARKING_CHARS
+from models.training.charset import MARKING_CHARS, PUNCT_NO_SPACE
 from models.training.train import load_checkpoint
 
 NAME = "rec_markings_v1"
@@ -139,7 +139,7 @@ PP-OCRv6 small rec (the recogniser bundled with `rapidocr==3.10.0`) converted to
 onnx2torch, its 18,708-class classifier replaced by a head over {len(MARKING_CHARS)} characters + CTC blank
 + space: digits, Latin upper and lower case, Č Ć Š Ž Đ (č ć š ž đ), Cyrillic upper and lower case
 (Serbian, Macedonian, Russian, Ukrainian, Belarusian, Bulgarian letters) and the punctuation of
-markings `{MARKING_CHARS[-19:]}`. The head started from the bundled classifier's rows (Cyrillic
+markings `{PUNCT_NO_SPACE}`. The head started from the bundled classifier's rows (Cyrillic
 look-alikes from their Latin twin), then the model was fine-tuned with CTC. The character list is in
 the ONNX metadata (`character`), as for the bundled model; input and output conventions are the
 bundled model's (N x 3 x 48 x W, BGR scaled to -1..1; softmax per 8-pixel frame).
@@ -155,7 +155,8 @@ synthetic close-up photos with every line cut from its (widened) truth quadrilat
 generator's markings (serials incl. Cyrillic prefixes, makers, models, calibres, countries, importers,
 proof and date marks, labels, headstamp codes, Serbian words, Cyrillic makers and words), general text
 in Latin and Cyrillic in upper, lower and title case, and random strings over every kept character.
-Training lines: {start.get('train_lines', '?')} (shards of 2,000 lines); validation:
+Training lines: {start.get('train_lines', '?'):,} at the start, {evals[-1]['train_lines'] if evals else 0:,} at the end
+(shards of 2,000 lines; the trainer takes up a shard written while it runs); validation:
 {start.get('val_lines', '?')} lines of a separate seed. No benchmark image (synth-v1 uses seeds
 `2026 * 1e6 + i`) and no real-dev photo was used for training.
 
@@ -173,7 +174,9 @@ The ONNX export (opset 17) matches torch to {max_diff:.1e}.
 {curve}
 
 ## Validation (generated lines, greedy decoding, upper-cased, no whitespace, scripts kept apart)
-"Before" is the untrained new head (the bundled classifier restricted to the kept characters).
+"Before" is the untrained new head (the bundled classifier restricted to the kept characters). Raw
+model output: the recogniser at run time also writes twin letters (C/С, H/Н ...) in the script of
+the line, which these figures do not include.
 
 {_table(info['initial'], info['val'])}
 
