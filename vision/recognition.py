@@ -205,6 +205,11 @@ class DirectionClassifier:
 BUNDLED_REC = "PP-OCRv6_rec_small"
 MARKINGS_REC = "rec_markings_v1"
 RECOGNIZER_CHOICES = ("bundled", "markings", "both")
+DEFAULT_RECOGNIZER = "both"  # the best on the benchmarks (benchmarks/README.md, "Own recogniser")
+# Share of the markings model in the fused alternatives. Measured on 2026-11-28 (synthetic line crops
+# and real-dev VIN plates): 0.4 is the highest share at which no kind of marking reads worse than
+# with the bundled model alone; the markings model alone reads real photos of printed plates worse.
+FUSION_WEIGHT = 0.4
 
 
 
@@ -260,12 +265,15 @@ def _merge(a: CharChoice | None, b: CharChoice | None, wa: float, wb: float, top
     return CharChoice(alternatives, span=span)
 
 
-def fuse(bundled: DecodedText, markings: DecodedText, *, weight: float = 0.6, top_k: int = 5) -> DecodedText:
+def fuse(
+    bundled: DecodedText, markings: DecodedText, *, weight: float = FUSION_WEIGHT, top_k: int = 5
+) -> DecodedText:
     """One reading from two: aligned positions get the weighted mix of both models' alternatives
     (``weight`` for the markings model); a character only one model reads is kept when that
-    model's weighted line confidence leads. A line the markings model reads with a letter only
-    Cyrillic has is its reading alone."""
-    if any(_script(c.best) == "cyr" for c in markings.chars):
+    model's weighted line confidence leads. A line the markings model reads with more letters
+    only Cyrillic has than letters only Latin has is its reading alone."""
+    scripts = [_script(c.best) for c in markings.chars]
+    if scripts.count("cyr") > scripts.count("lat"):
         return markings  # a Cyrillic line: the bundled model has no Cyrillic letters to offer
     wa, wb = 1.0 - weight, weight
     lead_b = wb * markings.confidence >= wa * bundled.confidence
@@ -290,7 +298,7 @@ class FusedRecognizer(TextRecognizer):
     ``model`` and ``decoder`` are the first (bundled) recogniser's, so the pipeline records and
     warms it as before; ``models`` lists both for the provenance."""
 
-    def __init__(self, bundled: TextRecognizer, markings: TextRecognizer, weight: float = 0.6) -> None:
+    def __init__(self, bundled: TextRecognizer, markings: TextRecognizer, weight: float = FUSION_WEIGHT) -> None:
         super().__init__(bundled.model, bundled.config, bundled.alphabet)
         self.bundled = bundled
         self.markings = markings
