@@ -5,7 +5,9 @@
 
 ``build`` runs the pipeline with interpretation off over every image of a dataset and writes each
 image's reading (lines with their per-character alternatives and spans, quads, variants, angles)
-as one JSON line; an interrupted build resumes where it stopped. ``score`` runs only the
+as one JSON line, by default in ``benchmarks/out/lines-<dataset folder>.jsonl``; an interrupted
+build resumes where it stopped. A cache holds what the pipeline read when it was built: build it
+again after a change to reading (models, detection, recognition, read options). ``score`` runs only the
 interpreter (``vision.interpret.build_interpreter()``) on the cached lines and scores the result
 with :mod:`benchmarks.scoring`, per kind of marking: serial top-1 / top-5 and false serials on
 negatives. Reading takes minutes, interpreting seconds, so changes to the interpreter can be
