@@ -3,8 +3,10 @@
 For every photo of a set with truth quads (the synthetic set), runs the pipeline's detector once
 and counts, per kind of marking, the truth lines that some region covers with an intersection
 over union of at least 0.5: as detected, then after joining neighbouring regions into lines
-(``vision.detection.group_lines``) with several largest gaps. Also counts how many pairs of truth
-lines were wrongly joined into one region (a region overlapping two truth lines).
+(``vision.detection.group_lines``) with several largest gaps, or after adding the regions found on
+an enhanced copy of the reduced photo (``--enhanced flatten``: the pipeline's ``flat_pass``). Also
+counts how many pairs of truth lines were wrongly joined into one region (a region overlapping two
+truth lines).
 
     python -m benchmarks.detection_recall benchmarks/data/synth-v1 [--limit N] [--gap 0.6 --gap 1.0]
 """
@@ -14,13 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from benchmarks.datasets import load_dataset
+from vision.enhance import flatten_photo
 
 
 def _iou_and_cover(truth: np.ndarray, region: np.ndarray) -> tuple[float, float]:
@@ -38,22 +41,14 @@ def _clahe_photo(bgr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _flatten_photo(bgr: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) + 1
-    background = cv2.GaussianBlur(grey, (0, 0), max(grey.shape) / 40)
-    ratio = grey / background
-    lo, hi = np.percentile(ratio, (1, 99))
-    flat = np.clip((ratio - lo) * 255 / max(hi - lo, 1e-6), 0, 255).astype(np.uint8)
-    out: np.ndarray = cv2.cvtColor(flat, cv2.COLOR_GRAY2BGR)
-    return out
-
-
 def _invert_photo(bgr: np.ndarray) -> np.ndarray:
     out: np.ndarray = 255 - bgr
     return out
 
 
-PHOTO_ENHANCERS = {"clahe": _clahe_photo, "flatten": _flatten_photo, "invert": _invert_photo}
+PHOTO_ENHANCERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "clahe": _clahe_photo, "flatten": flatten_photo, "invert": _invert_photo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, grouping in settings:
             regions: list[Region] = detected if grouping is None else group_lines(detected, grouping)
             if name.startswith("+ detection on "):
-                enhanced = PHOTO_ENHANCERS[name.removeprefix("+ detection on ")](image.bgr)
-                regions = merge_regions(list(detected), pipeline.detector.detect(enhanced))
+                enhance = PHOTO_ENHANCERS[name.removeprefix("+ detection on ")]
+                regions = merge_regions(list(detected), pipeline.detector.detect_enhanced(image.bgr, enhance))
             polys = [np.asarray(reg.quad.points) for reg in regions]
             for r in rows:
                 t = np.asarray(r.quad)

@@ -25,7 +25,7 @@ Reader = Callable[[bytes], Prediction]
 
 
 # The pipeline as the foundation built it: no line joining, no second pass, no variants, no quality.
-FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0"
+FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_pass=0"
 
 
 def parse_options(spec: str) -> Any:

@@ -4,13 +4,14 @@ in the pixels of the full-resolution image."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from models.registry import OnnxModel
-from vision.geometry import text_order
+from vision.geometry import scale_quad, text_order
 from vision.types import Quad
 
 
@@ -66,6 +67,19 @@ class TextDetector:
         x = x.transpose(2, 0, 1)[None]
         prob = self.model.run(np.ascontiguousarray(x))[0, 0]
         return regions_from_probability(prob, width / rw, height / rh, cfg)
+
+    def detect_enhanced(
+        self, bgr: np.ndarray, enhance: Callable[[np.ndarray], np.ndarray], config: DetectorConfig | None = None
+    ) -> list[Region]:
+        """Detect on an enhanced copy of the reduced photo (the enhancement runs on the small copy,
+        so its cost does not grow with the photo); regions in full-resolution pixels."""
+        cfg = config or self.config
+        height, width = bgr.shape[:2]
+        rw, rh = reduced_size(width, height, cfg)
+        interp = cv2.INTER_AREA if rw < width else cv2.INTER_LINEAR
+        small = enhance(cv2.resize(bgr, (rw, rh), interpolation=interp))
+        return [Region(scale_quad(r.quad, width / rw, height / rh), r.score)
+                for r in self._detect_at(small, rw, rh, cfg)]
 
     def tile_grid(self, width: int, height: int, cfg: DetectorConfig) -> list[tuple[int, int, int, int]]:
         """Tiles (x0, y0, x1, y1) in full-resolution pixels for the second pass: enough tiles that

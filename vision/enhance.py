@@ -161,6 +161,19 @@ def sharpen(img: np.ndarray, p: SharpenParams = SharpenParams()) -> np.ndarray:
     return _bgr(stretch(out))
 
 
+@dataclass(frozen=True, slots=True)
+class FlattenPhotoParams:
+    sigma: float = 1 / 40  # background blur, as a share of the photo's long side
+
+
+def flatten_photo(img: np.ndarray, p: FlattenPhotoParams = FlattenPhotoParams()) -> np.ndarray:
+    """A whole photo with its illumination divided out (for detection, not for reading): shallow
+    relief under uneven side light becomes a contrast the text detector responds to."""
+    grey = _gray(img).astype(np.float32) + 1.0
+    background = cv2.GaussianBlur(grey, (0, 0), max(1.0, p.sigma * max(img.shape[:2])))
+    return _bgr(stretch(grey / background))
+
+
 Operator = Callable[[np.ndarray, Any], np.ndarray]
 
 OPERATORS: dict[str, tuple[Operator, Any]] = {

@@ -25,7 +25,7 @@ from vision.detection import (
     merge_regions,
     reduced_size,
 )
-from vision.enhance import VARIANTS
+from vision.enhance import VARIANTS, FlattenPhotoParams, flatten_photo
 from vision.fusion import fuse
 from vision.geometry import crop_quad, rotate_order
 from vision.headstamp import read_headstamp
@@ -77,6 +77,9 @@ class ReadOptions:
     # words found apart), so that a serial is not cut from its prefix.
     join_lines: bool = False
     headstamps: bool = True  # find a cartridge head and read its circular text (vision.headstamp)
+    # Detect a second time on a copy with the illumination divided out, and add the regions found
+    # there: shallow stamped or moulded relief under uneven light is missed on the photo itself.
+    flat_pass: bool = True
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -168,6 +171,16 @@ class Pipeline:
             ("box_thresh", str(det_cfg.box_thresh)), ("unclip_ratio", str(det_cfg.unclip_ratio)),
             ("regions", str(len(regions))),
         )))
+        if opts.flat_pass:
+            t0 = time.perf_counter()
+            params = FlattenPhotoParams()
+            flat = self.detector.detect_enhanced(bgr, lambda small: flatten_photo(small, params), det_cfg)
+            merged = merge_regions(list(regions), flat)
+            steps.append(Step("detect_flat", _ms(t0), (
+                ("enhance", f"flatten_photo(sigma={params.sigma:.4f} of the long side)"),
+                ("regions", str(len(flat))), ("new_regions", str(len(merged) - len(regions))),
+            )))
+            regions = merged
         if opts.join_lines:
             regions = self._join(regions, steps)
 

@@ -168,3 +168,22 @@ def test_a_headstamp_photo_is_read_round_its_rim(pipeline: Pipeline) -> None:
     assert all(line.variant == "polar" for line in rec.lines)  # straight reads of the rim gave way
     off = pipeline.read_bytes(data.tobytes(), ReadOptions(headstamps=False))
     assert not any(line.variant == "polar" for line in off.lines)
+
+
+def test_faint_relief_under_uneven_light_is_found_on_the_flattened_copy(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    # faint characters on a ground lit strongly from one side
+    img = make_image([("ZB 47113", (700, 520), 56)], size=(1600, 1200), background=(120, 120, 120),
+                     ink=(112, 112, 112), noise=2.0)
+    arr = np.asarray(img).astype(np.float32)
+    light = np.linspace(0.15, 1.9, arr.shape[1], dtype=np.float32)[None, :, None]
+    data = to_bytes(Image.fromarray((arr * light).clip(0, 255).astype(np.uint8)), quality=95)
+    rec = pipeline.read_bytes(data)
+    step = next(s for s in rec.provenance.steps if s.name == "detect_flat")
+    assert dict(step.params)["enhance"].startswith("flatten_photo(sigma=")
+    off = pipeline.read_bytes(data, ReadOptions(flat_pass=False))
+    assert "detect_flat" not in [s.name for s in off.provenance.steps]
+    found_on = any("47113" in line.text for line in rec.lines)
+    found_off = any("47113" in line.text for line in off.lines)
+    assert found_on and not found_off
