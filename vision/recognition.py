@@ -269,8 +269,9 @@ def _merge(a: CharChoice | None, b: CharChoice | None, wa: float, wb: float, top
 def fuse(
     bundled: DecodedText, markings: DecodedText, *, weight: float = FUSION_WEIGHT, top_k: int = 5
 ) -> DecodedText:
-    """One reading from two: aligned positions get the weighted mix of both models' alternatives
-    (``weight`` for the markings model); a character only one model reads is kept when that
+    """One reading from two, fused where they disagree: a character both read alike keeps the
+    bundled model's alternatives; other aligned positions get the weighted mix of both models'
+    alternatives (``weight`` for the markings model); a character only one model reads is kept when that
     model's weighted line confidence leads. A line the markings model reads with more letters
     only Cyrillic has than letters only Latin has is its reading alone."""
     scripts = [_script(c.best) for c in markings.chars]
@@ -283,12 +284,15 @@ def fuse(
         a = bundled.chars[i] if i is not None else None
         b = markings.chars[j] if j is not None else None
         if a is not None and b is not None:
-            chars.append(_merge(a, b, wa, wb, top_k))
+            # where both read the same character the bundled reading stands as it is
+            chars.append(a if a.best == b.best else _merge(a, b, wa, wb, top_k))
         elif b is not None and lead_b:
             chars.append(_merge(None, b, wa, wb, top_k))
         elif a is not None and not lead_b:
             chars.append(_merge(a, None, wa, wb, top_k))
     text = "".join(c.best for c in chars)
+    if text == bundled.text:
+        return bundled
     confidence = wa * bundled.confidence + wb * markings.confidence
     return DecodedText(text=text, confidence=confidence, chars=tuple(chars))
 

@@ -125,6 +125,14 @@ def test_fusion_takes_the_cyrillic_letter_the_bundled_model_reads_as_its_latin_t
     assert fused.chars[0].alternatives[0][0] == "К" and fused.chars[0].p > 0.7
 
 
+def test_where_both_models_agree_the_bundled_reading_stands() -> None:
+    bundled = _decoded("AB123", 0.99, {"1": [("1", 0.7), ("I", 0.3)]})
+    markings = _decoded("AB123", 0.8, {"1": [("1", 0.5), ("7", 0.5)]})
+    assert fuse(bundled, markings) is bundled
+    mixed = fuse(bundled, _decoded("AB128", 0.8))
+    assert mixed.text == "AB123" and mixed.chars[2] is bundled.chars[2]
+
+
 def test_fusion_leaves_a_cyrillic_line_to_the_markings_model() -> None:
     bundled = _decoded("3ACTABA", 0.99)
     markings = _decoded("ЗАСТАВА", 0.6)
