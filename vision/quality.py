@@ -35,10 +35,11 @@ GLOBAL_SIDE = 640  # long side of the grey copy used for exposure and glare
 class QualityConfig:
     blur_edge_ratio: float = 0.11  # edge width / character height above which text is blurred
     blur_edge_px: float = 3.5  # ... and edge width in pixels above which (small text blurs anyway)
-    motion_anisotropy: float = 4.0  # gradient energy ratio of the main directions for motion blur
+    motion_anisotropy: float = 3.0  # gradient energy ratio of the main directions for motion blur
     glare_fraction: float = 0.06  # share of a text region lost to highlights
     glare_photo_fraction: float = 0.08  # share of the whole photo lost to highlights
-    dark_mean: float = 45.0  # mean brightness (0..255) below which the photo is too dark
+    # too dark: even the brightest parts stay dim (a dark blued surface alone is not underexposure)
+    dark_level: float = 90.0  # 99th percentile of the grey levels below which the photo is too dark
     bright_clipped: float = 0.30  # share of clipped-white pixels above which it is overexposed
     small_chars_px: float = 16.0  # line height below which characters are too small to read well
 
@@ -52,7 +53,9 @@ class Quality:
     glare_text: float | None  # share of the text regions that is specular highlight
     edge_width_px: float | None  # median over text regions
     anisotropy: float | None  # median over text regions
+    edge_width_minor_px: float | None  # median over text regions, along the weakest gradients
     char_height_px: float | None  # median line height of the text regions, full-resolution pixels
+    bright_level: float = 255.0  # 99th percentile of the grey levels: what the brightest parts reach
 
     def params(self) -> tuple[tuple[str, str], ...]:
         def f(v: float | None, nd: int = 3) -> str:
@@ -62,7 +65,8 @@ class Quality:
             ("brightness", f(self.brightness, 1)), ("dark_clipped", f(self.dark_clipped)),
             ("bright_clipped", f(self.bright_clipped)), ("glare_photo", f(self.glare_photo)),
             ("glare_text", f(self.glare_text)), ("edge_width_px", f(self.edge_width_px, 2)),
-            ("anisotropy", f(self.anisotropy, 2)), ("char_height_px", f(self.char_height_px, 1)),
+            ("anisotropy", f(self.anisotropy, 2)), ("edge_width_minor_px", f(self.edge_width_minor_px, 2)),
+            ("char_height_px", f(self.char_height_px, 1)), ("bright_level", f(self.bright_level, 0)),
         )
 
 
@@ -88,8 +92,10 @@ def highlight_mask(grey: np.ndarray, saturation: np.ndarray, min_blob: int = 7) 
     return mask
 
 
-def edge_measures(crop: np.ndarray) -> tuple[float, float] | None:
-    """(edge width in pixels, gradient anisotropy) of a text crop, or None if it has no contrast."""
+def edge_measures(crop: np.ndarray) -> tuple[float, float, float] | None:
+    """(edge width in pixels, gradient anisotropy, edge width across the weakest gradient
+    direction) of a text crop, or None if it has no contrast. Motion smears edges along one
+    direction only: the third figure is the edge width measured along it."""
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     g = grey.astype(np.float32)
     lo, hi = np.percentile(g, (5, 95))
@@ -109,7 +115,12 @@ def edge_measures(crop: np.ndarray) -> tuple[float, float] | None:
     tr, det = jxx + jyy, jxx * jyy - jxy * jxy
     disc = max(tr * tr / 4 - det, 0.0) ** 0.5
     l1, l2 = tr / 2 + disc, max(tr / 2 - disc, 1e-6)
-    return contrast / peak, l1 / l2
+    # eigenvector of the smaller eigenvalue: the direction with the weakest gradients
+    vx, vy = (jxy, l2 - jxx) if abs(jxy) > 1e-9 else ((1.0, 0.0) if jxx <= jyy else (0.0, 1.0))
+    norm = max((vx * vx + vy * vy) ** 0.5, 1e-9)
+    along = np.abs(gx * (vx / norm) + gy * (vy / norm))
+    peak_minor = max(float(np.percentile(along, 99)), 1e-3)
+    return contrast / peak, l1 / l2, contrast / peak_minor
 
 
 def assess(
@@ -133,12 +144,13 @@ def assess(
             union |= m
         if union.any():
             glare_text = float(hl[union].mean())
-    widths, anis = [], []
+    widths, anis, minors = [], [], []
     for crop in crops:
         measured = edge_measures(crop)
         if measured is not None:
             widths.append(measured[0])
             anis.append(measured[1])
+            minors.append(measured[2])
     return Quality(
         brightness=float(grey.mean()),
         dark_clipped=float((grey <= 5).mean()),
@@ -147,6 +159,8 @@ def assess(
         glare_text=glare_text,
         edge_width_px=float(np.median(widths)) if widths else None,
         anisotropy=float(np.median(anis)) if anis else None,
+        edge_width_minor_px=float(np.median(minors)) if minors else None,
+        bright_level=float(np.percentile(grey, 99)),
         char_height_px=float(np.median(line_heights)) if line_heights else None,
     )
 
@@ -159,22 +173,22 @@ def advise(q: Quality, cfg: QualityConfig | None = None) -> tuple[ReadWarning, .
         px = f"{q.char_height_px:.0f}"
         out.append(ReadWarning("small_text", f"move closer: characters are {px} px high",
                                (("char_height_px", px),)))
-    if q.anisotropy is not None and q.anisotropy >= cfg.motion_anisotropy:
+    limit = None if q.char_height_px is None else max(cfg.blur_edge_px, cfg.blur_edge_ratio * q.char_height_px)
+    if (q.anisotropy is not None and q.anisotropy >= cfg.motion_anisotropy and limit is not None
+            and q.edge_width_minor_px is not None and q.edge_width_minor_px > limit):
         # smeared along one direction: edges across it stay sharp, so the edge width alone misses it
         out.append(ReadWarning("motion_blur", "the photo is blurred by movement: hold still, brace your hand, "
                                "and take it again", (("anisotropy", f"{q.anisotropy:.1f}"),)))
-    elif q.edge_width_px is not None and q.char_height_px is not None:
-        limit = max(cfg.blur_edge_px, cfg.blur_edge_ratio * q.char_height_px)
-        if q.edge_width_px > limit:
-            out.append(ReadWarning("out_of_focus", "the marking is out of focus: tap it on the screen to focus, "
-                                   "and take it again", (("edge_width_px", f"{q.edge_width_px:.1f}"),)))
+    elif q.edge_width_px is not None and limit is not None and q.edge_width_px > limit:
+        out.append(ReadWarning("out_of_focus", "the marking is out of focus: tap it on the screen to focus, "
+                               "and take it again", (("edge_width_px", f"{q.edge_width_px:.1f}"),)))
     glare = q.glare_text if q.glare_text is not None else None
     if (glare is not None and glare >= cfg.glare_fraction) or q.glare_photo >= cfg.glare_photo_fraction:
         share = glare if glare is not None and glare >= cfg.glare_fraction else q.glare_photo
         out.append(ReadWarning("glare", "glare covers part of the marking: tilt the phone or move the light "
                                "so that the reflection leaves the characters",
                                (("glare_percent", f"{100 * share:.0f}"),)))
-    if q.brightness < cfg.dark_mean:
+    if q.bright_level < cfg.dark_level:
         out.append(ReadWarning("too_dark", "the photo is too dark: add light from the side, or turn on the torch",
                                (("brightness", f"{q.brightness:.0f}"),)))
     elif q.bright_clipped >= cfg.bright_clipped:
