@@ -118,6 +118,11 @@ def _contains_centre(outer: Quad, inner: Quad) -> bool:
     return bool(cv2.pointPolygonTest(contour, (cx, cy), False) >= 0)
 
 
+def overlapping(a: Quad, b: Quad) -> bool:
+    """One quad's centre lies inside the other."""
+    return _contains_centre(a, b) or _contains_centre(b, a)
+
+
 def merge_regions(primary: list[Region], extra: list[Region]) -> list[Region]:
     """``primary`` plus the regions of ``extra`` that overlap none already kept (one region's
     centre inside the other), larger extra regions first (a line cut by a tile edge loses to

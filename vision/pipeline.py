@@ -23,6 +23,7 @@ from vision.detection import (
     TextDetector,
     group_lines,
     merge_regions,
+    overlapping,
     reduced_size,
 )
 from vision.enhance import VARIANTS, FlattenPhotoParams, flatten_photo
@@ -31,7 +32,14 @@ from vision.geometry import crop_quad, rotate_order
 from vision.headstamp import read_headstamp
 from vision.intake import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, decode
 from vision.quality import GLOBAL_SIDE, QualityConfig, advise, assess
-from vision.recognition import DirectionClassifier, RecognizerConfig, TextRecognizer
+from vision.recognition import (
+    DEFAULT_RECOGNIZER,
+    DirectionClassifier,
+    FusedRecognizer,
+    RecognizerConfig,
+    TextRecognizer,
+    build_recognizer,
+)
 from vision.types import (
     CharChoice,
     MarkCandidate,
@@ -123,7 +131,9 @@ class Pipeline:
     line_grouping: LineGrouping = field(default_factory=LineGrouping)
 
     def models(self) -> tuple[ModelInfo, ...]:
-        used = [self.detector.model, self.recognizer.model]
+        recognisers = self.recognizer.models if isinstance(self.recognizer, FusedRecognizer) else (
+            self.recognizer.model,)
+        used = [self.detector.model, *recognisers]
         if self.direction is not None:
             used.append(self.direction.model)
         return tuple(
@@ -171,6 +181,7 @@ class Pipeline:
             ("box_thresh", str(det_cfg.box_thresh)), ("unclip_ratio", str(det_cfg.unclip_ratio)),
             ("regions", str(len(regions))),
         )))
+        first_regions = regions
         if opts.flat_pass:
             t0 = time.perf_counter()
             params = FlattenPhotoParams()
@@ -196,14 +207,16 @@ class Pipeline:
             found = self.detector.detect_tiles(bgr, det_cfg)
             if opts.join_lines:
                 found = group_lines(found, self.line_grouping)
-            merged = merge_regions(list(regions), found)
-            new = [r for r in merged if r not in regions]
+            # tiles see small marks better than the flattened copy did: their regions win over it
+            merged = merge_regions(list(first_regions), found)
+            new = [r for r in merged if r not in first_regions]
             steps.append(Step("detect_tiles", _ms(t0), (
                 ("tiles", str(len(tiles))), ("zoom", str(det_cfg.tile_zoom)),
                 ("overlap", str(det_cfg.tile_overlap)), ("new_regions", str(len(new))),
                 ("reason", f"first pass read {len(lines)} lines (< {opts.sparse_lines})"),
             )))
             if new:
+                lines = tuple(line for line in lines if not any(overlapping(line.quad, r.quad) for r in new))
                 more = self._read_cut(self._cut(bgr, new, steps, stage="tiles:"), opts, steps, stage="tiles:")
                 lines = tuple(sorted(lines + more, key=_reading_order))
 
@@ -291,7 +304,8 @@ class Pipeline:
         decoded = self.recognizer.recognize(cut.crops, top_k=opts.top_k, temperature=opts.temperature)
         steps.append(Step(stage + "recognise", _ms(t0), (
             ("top_k", str(opts.top_k)), ("temperature", str(opts.temperature)),
-            ("alphabet", "firearm markings (Latin, Cyrillic, Greek, digits, Roman numerals, punctuation)"),
+            ("alphabet", "firearm markings (Latin, Cyrillic, Greek, digits, Roman numerals, punctuation), "
+                         "as far as each model has them"),
             ("min_confidence", str(opts.min_confidence)),
         )))
         variant_of = ["original"] * len(decoded)
@@ -372,11 +386,14 @@ def build_pipeline(
     use_direction: bool = True,
     interpreter: Interpreter | None = None,
     interpret: bool = True,
+    recognizer: str | None = None,
 ) -> Pipeline:
     """Assemble the default pipeline from the model manifest. Models load lazily on first use.
 
     ``interpret=False`` leaves the lines uninterpreted (no marks); ``interpreter`` replaces the
-    default interpreter built from the packaged dictionaries.
+    default interpreter built from the packaged dictionaries. ``recognizer`` chooses the line
+    recogniser: ``bundled``, ``markings`` (the project's own, with Cyrillic) or ``both`` fused per
+    character (the default, ``vision.recognition.DEFAULT_RECOGNIZER``).
     """
     store = store or ModelStore(config=ort_config or OrtConfig())
     if interpreter is None and interpret:
@@ -385,7 +402,7 @@ def build_pipeline(
         interpreter = build_interpreter()
     return Pipeline(
         detector=TextDetector(store.by_task("det"), detector_config),
-        recognizer=TextRecognizer(store.by_task("rec"), recognizer_config),
+        recognizer=build_recognizer(store, recognizer or DEFAULT_RECOGNIZER, recognizer_config),
         direction=DirectionClassifier(store.by_task("cls")) if use_direction else None,
         interpreter=interpreter,
         limits=limits or IntakeLimits(),
