@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchmarks.datasets import ImageEntry, TruthRow
+from vision.fusion import edit_distance
 
 DEFAULT_SERIAL_THRESHOLD = 0.5
 OVERALL = "overall"
@@ -43,18 +44,6 @@ def norm_exact(text: str) -> str:
 
 def norm_alnum(text: str) -> str:
     return "".join(ch for ch in norm_exact(text) if ch.isalnum())
-
-
-def edit_distance(a: str, b: str) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def cer(truth: str, candidates: Iterable[str]) -> float:

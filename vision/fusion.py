@@ -41,7 +41,10 @@ def _align(a: str, b: str) -> list[int | None]:
     return out
 
 
-def _distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions and substitutions cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
@@ -64,7 +67,7 @@ def fuse(reads: Sequence[DecodedText], weights: Sequence[float] | None = None, t
     # weighted medoid: the reading the others are closest to; ties go to the higher weight
     pivot, _pivot_w = min(
         pairs,
-        key=lambda rw: (sum(w * _distance(rw[0].text, r.text) for r, w in pairs), -rw[1]),
+        key=lambda rw: (sum(w * edit_distance(rw[0].text, r.text) for r, w in pairs), -rw[1]),
     )
 
     mass: list[dict[str, float]] = [{} for _ in pivot.chars]
@@ -102,4 +105,4 @@ def disagreement(reads: Sequence[DecodedText]) -> float:
     if len(texts) < 2:
         return 0.0
     fused = fuse(reads).text
-    return sum(_distance(t, fused) / max(len(t), len(fused), 1) for t in texts) / len(texts)
+    return sum(edit_distance(t, fused) / max(len(t), len(fused), 1) for t in texts) / len(texts)

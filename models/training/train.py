@@ -32,6 +32,7 @@ from models.training import data
 from models.training.charset import MARKING_CHARS, vocabulary
 from models.training.convert import MarkingRecognizer, build_model
 from models.training.dataset import available_shards
+from vision.fusion import edit_distance
 
 STRIDE = 8
 
@@ -126,16 +127,6 @@ def greedy(logits: np.ndarray, frames: int, vocab: list[str]) -> str:
     return "".join(out).strip()
 
 
-def _edit(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def _norm(s: str) -> str:
     return "".join(s.upper().split())
 
@@ -159,7 +150,7 @@ def evaluate(model: MarkingRecognizer, samples: list[data.LineSample], batch: in
     groups: dict[str, list[tuple[bool, int, int]]] = defaultdict(list)
     for i, smp in enumerate(samples):
         truth, pred = _norm(smp.text), _norm(preds[i])
-        rec = (truth == pred, _edit(pred, truth), max(1, len(truth)))
+        rec = (truth == pred, edit_distance(pred, truth), max(1, len(truth)))
         groups["all"].append(rec)
         groups[smp.group].append(rec)
         if any("\u0400" <= c <= "\u04ff" for c in smp.text):
