@@ -27,8 +27,9 @@ import cv2
 import numpy as np
 
 from benchmarks.datasets import load_dataset
-from benchmarks.scoring import edit_distance, norm_exact
+from benchmarks.scoring import norm_exact
 from vision.ctc import DecodedText
+from vision.fusion import edit_distance
 
 
 @dataclass(frozen=True, slots=True)

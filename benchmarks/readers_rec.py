@@ -62,8 +62,9 @@ def compare_lines(folder: Path, choices: Sequence[str] = ("bundled", "markings",
     scripts kept apart) and character error rate, and a row for the lines holding Cyrillic."""
     import cv2
 
-    from benchmarks.scoring import edit_distance, norm_exact
+    from benchmarks.scoring import norm_exact
     from models.registry import ModelStore, OrtConfig
+    from vision.fusion import edit_distance
     from vision.recognition import build_recognizer
 
     with (folder / "index.csv").open(newline="", encoding="utf-8") as fh:
