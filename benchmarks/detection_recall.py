@@ -87,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             regions: list[Region] = detected if grouping is None else group_lines(detected, grouping)
             if name.startswith("+ detection on "):
                 enhance = PHOTO_ENHANCERS[name.removeprefix("+ detection on ")]
-                regions = merge_regions(list(detected), pipeline.detector.detect_enhanced(image.bgr, enhance))
+                full = (image.width, image.height)
+                enhanced = pipeline.detector.detect_reduced(enhance(pipeline.detector.reduce(image.bgr)), full)
+                regions = merge_regions(list(detected), enhanced)
             polys = [np.asarray(reg.quad.points) for reg in regions]
             for r in rows:
                 t = np.asarray(r.quad)

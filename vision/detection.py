@@ -4,7 +4,6 @@ in the pixels of the full-resolution image."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -59,27 +58,39 @@ class TextDetector:
         rw, rh = reduced_size(width, height, cfg)
         return self._detect_at(bgr, rw, rh, cfg)
 
-    def _detect_at(self, bgr: np.ndarray, rw: int, rh: int, cfg: DetectorConfig) -> list[Region]:
-        height, width = bgr.shape[:2]
-        interp = cv2.INTER_AREA if rw < width else cv2.INTER_LINEAR
-        small = cv2.resize(bgr, (rw, rh), interpolation=interp)
-        x = (small.astype(np.float32) / 255.0 - 0.5) / 0.5
-        x = x.transpose(2, 0, 1)[None]
-        prob = self.model.run(np.ascontiguousarray(x))[0, 0]
-        return regions_from_probability(prob, width / rw, height / rh, cfg)
-
-    def detect_enhanced(
-        self, bgr: np.ndarray, enhance: Callable[[np.ndarray], np.ndarray], config: DetectorConfig | None = None
-    ) -> list[Region]:
-        """Detect on an enhanced copy of the reduced photo (the enhancement runs on the small copy,
-        so its cost does not grow with the photo); regions in full-resolution pixels."""
+    def reduce(self, bgr: np.ndarray, config: DetectorConfig | None = None) -> np.ndarray:
+        """The copy of the photo the detector sees (size from :func:`reduced_size`)."""
         cfg = config or self.config
         height, width = bgr.shape[:2]
         rw, rh = reduced_size(width, height, cfg)
         interp = cv2.INTER_AREA if rw < width else cv2.INTER_LINEAR
-        small = enhance(cv2.resize(bgr, (rw, rh), interpolation=interp))
-        return [Region(scale_quad(r.quad, width / rw, height / rh), r.score)
-                for r in self._detect_at(small, rw, rh, cfg)]
+        small: np.ndarray = cv2.resize(bgr, (rw, rh), interpolation=interp)
+        return small
+
+    def detect_reduced(
+        self, small: np.ndarray, full_size: tuple[int, int], config: DetectorConfig | None = None
+    ) -> list[Region]:
+        """Detect on a copy made by :meth:`reduce` (or an enhanced version of it); regions in the
+        pixels of the full-resolution photo of ``full_size`` (width, height)."""
+        cfg = config or self.config
+        rh, rw = small.shape[:2]
+        width, height = full_size
+        regions = [Region(scale_quad(r.quad, width / rw, height / rh), r.score)
+                   for r in self._detect_at(small, rw, rh, cfg)]
+        regions.sort(key=lambda r: (round(r.quad.bounds()[1] / 16), r.quad.bounds()[0]))  # reading order
+        return regions
+
+    def _detect_at(self, bgr: np.ndarray, rw: int, rh: int, cfg: DetectorConfig) -> list[Region]:
+        height, width = bgr.shape[:2]
+        if (width, height) == (rw, rh):
+            small = bgr
+        else:
+            interp = cv2.INTER_AREA if rw < width else cv2.INTER_LINEAR
+            small = cv2.resize(bgr, (rw, rh), interpolation=interp)
+        x = (small.astype(np.float32) / 255.0 - 0.5) / 0.5
+        x = x.transpose(2, 0, 1)[None]
+        prob = self.model.run(np.ascontiguousarray(x))[0, 0]
+        return regions_from_probability(prob, width / rw, height / rh, cfg)
 
     def tile_grid(self, width: int, height: int, cfg: DetectorConfig) -> list[tuple[int, int, int, int]]:
         """Tiles (x0, y0, x1, y1) in full-resolution pixels for the second pass: enough tiles that

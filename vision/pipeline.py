@@ -24,7 +24,6 @@ from vision.detection import (
     group_lines,
     merge_regions,
     overlapping,
-    reduced_size,
 )
 from vision.enhance import VARIANTS, FlattenPhotoParams, flatten_photo
 from vision.fusion import fuse
@@ -174,8 +173,9 @@ class Pipeline:
         det_cfg = self.detector.config
         if opts.det_max_side is not None:
             det_cfg = replace(det_cfg, max_side=opts.det_max_side)
-        regions = self.detector.detect(bgr, det_cfg)
-        rw, rh = reduced_size(image.width, image.height, det_cfg)
+        small = self.detector.reduce(bgr, det_cfg)  # detected as it is, then flattened
+        regions = self.detector.detect_reduced(small, (image.width, image.height), det_cfg)
+        rh, rw = small.shape[:2]
         steps.append(Step("detect", _ms(t0), (
             ("reduced_size", f"{rw}x{rh}"), ("thresh", str(det_cfg.thresh)),
             ("box_thresh", str(det_cfg.box_thresh)), ("unclip_ratio", str(det_cfg.unclip_ratio)),
@@ -185,7 +185,7 @@ class Pipeline:
         if opts.flat_pass:
             t0 = time.perf_counter()
             params = FlattenPhotoParams()
-            flat = self.detector.detect_enhanced(bgr, lambda small: flatten_photo(small, params), det_cfg)
+            flat = self.detector.detect_reduced(flatten_photo(small, params), (image.width, image.height), det_cfg)
             merged = merge_regions(list(regions), flat)
             steps.append(Step("detect_flat", _ms(t0), (
                 ("enhance", f"flatten_photo(sigma={params.sigma:.4f} of the long side)"),
