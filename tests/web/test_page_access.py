@@ -92,6 +92,17 @@ def tab_to(page: Any, target: str, limit: int = 40) -> None:
     raise AssertionError(f"{target} is not reachable with Tab")
 
 
+def type_in_picker(page: Any, ch: str) -> None:
+    """Open the picker of the focused character, type ``ch`` in its field and take it with Enter."""
+    page.keyboard.press("Enter")
+    expect(page.locator("#picker")).to_be_visible()
+    page.locator("#picker-input").focus()
+    expect(page.locator("#picker-input")).to_be_focused()
+    page.keyboard.type(ch)
+    expect(page.locator("#picker-input")).to_have_value(ch)
+    page.keyboard.press("Enter")
+
+
 def in_order(stops: list[str], wanted: list[str]) -> bool:
     positions = [stops.index(w) for w in wanted if w in stops]
     return len(positions) == len(wanted) and positions == sorted(positions)
@@ -157,21 +168,9 @@ def test_whole_flow_with_the_keyboard(page: Any, service: Service) -> None:
     # typing a character in the picker
     page.keyboard.press("Shift+Tab")
     assert page.evaluate(FOCUSED) == "tile0"
-    page.keyboard.press("Enter")
-    expect(page.locator("#picker")).to_be_visible()
-    page.locator("#picker-input").focus()
-    expect(page.locator("#picker-input")).to_be_focused()
-    page.keyboard.type("I")
-    expect(page.locator("#picker-input")).to_have_value("I")
-    page.keyboard.press("Enter")
+    type_in_picker(page, "I")
     expect(page.locator("#serial")).to_have_value("IO429Y")
-    page.keyboard.press("Enter")
-    expect(page.locator("#picker")).to_be_visible()
-    page.locator("#picker-input").focus()
-    expect(page.locator("#picker-input")).to_be_focused()
-    page.keyboard.type("J")
-    expect(page.locator("#picker-input")).to_have_value("J")
-    page.keyboard.press("Enter")
+    type_in_picker(page, "J")
     expect(page.locator("#serial")).to_have_value("JO429Y")
 
     tab_to(page, "trace")
