@@ -87,6 +87,12 @@ class ReadOptions:
     # Detect a second time on a copy with the illumination divided out, and add the regions found
     # there: shallow stamped or moulded relief under uneven light is missed on the photo itself.
     flat_pass: bool = True
+    # The 0/180 classifier is sometimes sure and wrong on relief and dot-peen marks. A line it
+    # turned, or one read with less than ``direction_check_below``, is read the other way up too,
+    # and that reading is kept when its confidence is higher by more than ``direction_margin``.
+    direction_check: bool = True
+    direction_check_below: float = 0.9
+    direction_margin: float = 0.05
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -308,6 +314,8 @@ class Pipeline:
                          "as far as each model has them"),
             ("min_confidence", str(opts.min_confidence)),
         )))
+        if opts.direction_check and self.direction is not None:
+            decoded = self._check_direction(cut, decoded, opts, steps, stage)
         variant_of = ["original"] * len(decoded)
         if opts.variants:
             decoded, variant_of = self._read_variants(cut, decoded, opts, steps, stage)
@@ -320,6 +328,33 @@ class Pipeline:
             lines.append(TextLine(text=text, confidence=round(dec.confidence, 4), quad=quad, chars=chars,
                                   variant=variant, angle=angle))
         return tuple(lines)
+
+    def _check_direction(
+        self, cut: _Cut, decoded: list[DecodedText], opts: ReadOptions, steps: list[Step], stage: str
+    ) -> list[DecodedText]:
+        """Read turned or uncertain lines the other way up; keep whichever way reads clearly better.
+        ``cut`` is updated in place (crop, quad order, angle) where the other way wins."""
+        t0 = time.perf_counter()
+        check = [i for i, d in enumerate(decoded)
+                 if cut.angles[i] == 180 or d.confidence < opts.direction_check_below]
+        if not check:
+            return decoded
+        other = [np.ascontiguousarray(cut.crops[i][::-1, ::-1]) for i in check]
+        again = self.recognizer.recognize(other, top_k=opts.top_k, temperature=opts.temperature)
+        out = list(decoded)
+        changed = 0
+        for i, crop, dec in zip(check, other, again, strict=True):
+            if dec.confidence > out[i].confidence + opts.direction_margin:
+                out[i] = dec
+                cut.crops[i] = crop
+                cut.quads[i] = rotate_order(cut.quads[i], 2)
+                cut.angles[i] = 180 - cut.angles[i]
+                changed += 1
+        steps.append(Step(stage + "direction_check", _ms(t0), (
+            ("below", str(opts.direction_check_below)), ("margin", str(opts.direction_margin)),
+            ("lines", str(len(check))), ("changed", str(changed)),
+        )))
+        return out
 
     def _read_variants(
         self, cut: _Cut, decoded: list[DecodedText], opts: ReadOptions, steps: list[Step], stage: str

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from PIL import Image, ImageFilter
 from tests.imaging import to_bytes
 from vision.intake import IntakeError
 from vision.pipeline import ENHANCED_VARIANTS, Pipeline, ReadOptions
+from vision.recognition import DirectionClassifier, DirectionConfig
 
 
 def _compact(s: str) -> str:
@@ -45,6 +47,25 @@ def test_upside_down_photo_is_read_upright(pipeline: Pipeline, make_image: Calla
     line = next(line for line in rec.lines if "M57" in line.text)
     assert line.angle == 180
     assert line.quad.points[0][0] > line.quad.points[1][0]  # text starts on the right in the photo
+
+
+def test_a_line_turned_by_mistake_is_read_the_right_way_up(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    # the 0/180 classifier turns every line here (threshold 0): reading each line both ways up
+    # puts it right again; without that check the turned line reads as nonsense
+    img = make_image([("SN 4817305", (300, 400), 64)], size=(1400, 900))
+    data = to_bytes(img, quality=92)
+    always_turn = replace(pipeline, direction=DirectionClassifier(pipeline.direction.model,
+                                                                   DirectionConfig(threshold=0.0)))
+    unchecked = always_turn.read_bytes(data, ReadOptions(direction_check=False))
+    assert not any("4817305" in line.text for line in unchecked.lines)
+    rec = always_turn.read_bytes(data)
+    line = next(line for line in rec.lines if "4817305" in line.text)
+    assert line.angle == 0
+    assert line.quad.points[0][0] < line.quad.points[1][0]  # the text starts on the left
+    check = dict(next(s for s in rec.provenance.steps if s.name == "direction_check").params)
+    assert int(check["changed"]) >= 1
 
 
 def test_exif_rotated_photo_is_read_and_quads_are_upright(
@@ -103,8 +124,9 @@ def test_second_pass_finds_marks_too_small_for_the_first(
     pipeline: Pipeline, make_image: Callable[..., Image.Image]
 ) -> None:
     # capitals ~23 px high in a 12 MP photo: 7 px in the reduced copy, below what the detector finds
+    # on the photo itself (the flattened copy may find the line: it is left out here)
     data = to_bytes(make_image([("M70AB2 123456", (1800, 1500), 32)], size=(4000, 3000)), quality=90)
-    first_only = pipeline.read_bytes(data, ReadOptions(second_pass=False))
+    first_only = pipeline.read_bytes(data, ReadOptions(second_pass=False, flat_pass=False))
     assert not any("123456" in line.text for line in first_only.lines)
     rec = pipeline.read_bytes(data)
     assert any("123456" in line.text for line in rec.lines)
