@@ -214,12 +214,14 @@ def _frac(k: int, n: int) -> str:
 
 def format_table(summaries: dict[str, Summary]) -> str:
     groups = [g for g in summaries if g != OVERALL] + [OVERALL]
-    head = f"{'group':<22} {'images':>6} {'serial top-1':>16} {'serial top-5':>16} {'false serials':>15}"
+    head = (f"{'group':<22} {'images':>6} {'lines exact':>17} {'CER':>6} {'serial top-1':>16} {'serial top-5':>16} "
+            f"{'false serials':>15}")
     out = [head, "-" * len(head)]
     for g in groups:
         s = summaries[g]
-        out.append(f"{g:<22} {s.images:>6} {_frac(s.top1, s.serials):>16} {_frac(s.top5, s.serials):>16} "
-                   f"{_frac(s.false_serials, s.negatives):>15}")
+        cer = f"{s.cer:.3f}" if s.cer is not None else "-"
+        out.append(f"{g:<22} {s.images:>6} {_frac(s.exact, s.lines):>17} {cer:>6} {_frac(s.top1, s.serials):>16} "
+                   f"{_frac(s.top5, s.serials):>16} {_frac(s.false_serials, s.negatives):>15}")
     return "\n".join(out)
 
 
