@@ -70,6 +70,8 @@ READERS: dict[str, Callable[[], Callable[[bytes], int]]] = {
     "caliber read": _caliber_reader,
     # the pipeline as the foundation built it (no second pass, quality, headstamps or variants)
     "caliber foundation": lambda: _caliber_reader(FOUNDATION),
+    # without reading turned and uncertain lines the other way up as well (the default does)
+    "caliber no direction check": lambda: _caliber_reader("direction_check=0"),
     # with every enhanced variant read for uncertain lines (not the default)
     "caliber + variants": lambda: _caliber_reader("variants=" + "+".join(ENHANCED_VARIANTS)),
     "rapidocr default": lambda: _rapidocr_reader({}),

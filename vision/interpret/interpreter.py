@@ -36,7 +36,9 @@ class InterpretConfig:
     """Tunable limits of the stage (the rules themselves live in the data files)."""
 
     max_serials: int = 8
-    min_serial_score: float = 0.01
+    # a weakly read serial is still offered, far down the list, so that it can be looked up and
+    # corrected; negatives get none (their lines hold no serial-shaped token)
+    min_serial_score: float = 0.001
     max_alternatives: int = 7
     join_short_tokens: int = 4  # a token this short may be a prefix/suffix group of its neighbour
     join_factor: float = 0.92
