@@ -26,6 +26,7 @@ from vision.detection import (
     overlapping,
 )
 from vision.enhance import VARIANTS, FlattenPhotoParams, flatten_photo
+from vision.extend import ExtendConfig, extend_lines
 from vision.fusion import fuse
 from vision.geometry import crop_quad, rotate_order
 from vision.headstamp import read_headstamp
@@ -93,6 +94,10 @@ class ReadOptions:
     direction_check: bool = True
     direction_check_below: float = 0.9
     direction_margin: float = 0.05
+    # A line whose text goes on past its box (a scratch, glint or worn character ended the box early)
+    # is read again reaching further along it, and the characters that continue it are added
+    # (vision.extend).
+    extend_lines: bool = True
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -134,6 +139,7 @@ class Pipeline:
     limits: IntakeLimits = field(default_factory=IntakeLimits)
     quality_config: QualityConfig = field(default_factory=QualityConfig)
     line_grouping: LineGrouping = field(default_factory=LineGrouping)
+    extend_config: ExtendConfig = field(default_factory=ExtendConfig)
 
     def models(self) -> tuple[ModelInfo, ...]:
         recognisers = self.recognizer.models if isinstance(self.recognizer, FusedRecognizer) else (
@@ -282,7 +288,7 @@ class Pipeline:
             steps.append(Step(stage + "direction", _ms(t0), (
                 ("threshold", str(self.direction.config.threshold)), ("turned", str(sum(a == 180 for a in angles))),
             )))
-        return _Cut(crops, quads, angles)
+        return _Cut(crops, quads, angles, bgr)
 
     def _assess(self, bgr: np.ndarray, cut: _Cut, steps: list[Step]) -> tuple[ReadWarning, ...]:
         t0 = time.perf_counter()
@@ -316,6 +322,8 @@ class Pipeline:
         )))
         if opts.direction_check and self.direction is not None:
             decoded = self._check_direction(cut, decoded, opts, steps, stage)
+        if opts.extend_lines:
+            decoded = self._extend(cut, decoded, opts, steps, stage)
         variant_of = ["original"] * len(decoded)
         if opts.variants:
             decoded, variant_of = self._read_variants(cut, decoded, opts, steps, stage)
@@ -354,6 +362,32 @@ class Pipeline:
             ("below", str(opts.direction_check_below)), ("margin", str(opts.direction_margin)),
             ("lines", str(len(check))), ("changed", str(changed)),
         )))
+        return out
+
+    def _extend(
+        self, cut: _Cut, decoded: list[DecodedText], opts: ReadOptions, steps: list[Step], stage: str
+    ) -> list[DecodedText]:
+        """Lengthen the lines whose text goes on past their box; ``cut`` is updated in place (quads,
+        and crops for the steps after this one)."""
+        image = cut.image
+        keep = [i for i, d in enumerate(decoded) if d.text.strip() and d.confidence >= opts.min_confidence]
+        if image is None or not keep:
+            return decoded
+        t0 = time.perf_counter()
+        cfg = self.extend_config
+        quads, grown, n = extend_lines(
+            [cut.quads[i] for i in keep], [decoded[i] for i in keep],
+            crop=lambda q: crop_quad(image, q),
+            read=lambda crops: self.recognizer.recognize(crops, top_k=opts.top_k, temperature=opts.temperature),
+            config=cfg,
+        )
+        out = list(decoded)
+        for i, quad, dec in zip(keep, quads, grown, strict=True):
+            if quad != cut.quads[i]:
+                cut.quads[i] = quad
+                cut.crops[i] = crop_quad(image, quad)
+                out[i] = dec
+        steps.append(Step(stage + "extend", _ms(t0), (*cfg.describe(), ("lines", str(len(keep))), ("grown", str(n)))))
         return out
 
     def _read_variants(
@@ -409,6 +443,7 @@ class _Cut:
     crops: list[np.ndarray]
     quads: list[Quad]
     angles: list[int]
+    image: np.ndarray | None = None  # the full-resolution photo the crops were cut from
 
 
 def build_pipeline(

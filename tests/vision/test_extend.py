@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.imaging import to_bytes
+from vision.ctc import DecodedText
+from vision.detection import DetectorConfig, Region, TextDetector
+from vision.extend import ExtendConfig, extend_lines, extend_quad, grow
+from vision.geometry import crop_quad
+from vision.pipeline import Pipeline, ReadOptions
+from vision.types import CharChoice, Quad
+
+
+def _dec(text: str, spans: list[tuple[float, float]], p: float = 0.95) -> DecodedText:
+    chars = tuple(CharChoice(((ch, p), ("?", 1 - p)), span) for ch, span in zip(text, spans, strict=True))
+    return DecodedText(text, p, chars)
+
+
+def _evenly(text: str, start: float, pitch: float, total: float) -> list[tuple[float, float]]:
+    """Spans (fractions of ``total`` px) of characters one ``pitch`` apart from ``start`` px."""
+    return [((start + i * pitch) / total, (start + i * pitch + 0.6 * pitch) / total) for i in range(len(text))]
+
+
+# A box 100 px long and 20 px high holding '57214' at a 20 px pitch; the longer crop reaches 30 px
+# (1.5 heights) further at both ends, 160 px in all.
+BOX = _dec("57214", _evenly("57214", 0, 20, 100))
+
+
+def test_characters_read_just_before_the_box_are_added() -> None:
+    # '57214' read where the box read it (30 px into the longer crop), 'ZG ' before it
+    longer = _dec("ZG 57214", [((30 + (i - 3) * 20) / 160, (30 + (i - 3) * 20 + 12) / 160) for i in range(8)])
+    g = grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig())
+    assert g is not None
+    assert "".join(c.best for c in g.head) == "ZG "
+    assert g.tail == ()
+    assert 0 < g.before <= 30 and g.after == 0
+
+
+def test_a_character_far_along_the_line_is_not_part_of_it() -> None:
+    # '9' sits 5 pitches after the last character: another mark further along, not this line
+    # (the longer crop reaches 100 px further at both ends: 300 px in all)
+    far = 100 + 4 * 20 + 5 * 20
+    longer = _dec("572149", [*_evenly("57214", 100, 20, 300), (far / 300, (far + 12) / 300)])
+    assert grow(BOX, longer, width=100, height=20, reach_px=100, cfg=ExtendConfig()) is None
+
+
+def test_a_weakly_read_character_is_not_added() -> None:
+    longer_chars = list(_dec("57214", _evenly("57214", 30, 20, 160)).chars)
+    longer_chars.append(CharChoice((("1", 0.4), ("I", 0.3)), ((30 + 100) / 160, (30 + 112) / 160)))
+    longer = DecodedText("572141", 0.9, tuple(longer_chars))
+    assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig(min_p=0.6)) is None
+
+
+def test_a_longer_read_that_disagrees_inside_the_box_changes_nothing() -> None:
+    longer = _dec("ZG 99999", [((30 + (i - 3) * 20) / 160, (30 + (i - 3) * 20 + 12) / 160) for i in range(8)])
+    assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig()) is None
+
+
+def test_extend_quad_lengthens_along_the_text_direction() -> None:
+    # a box running down the page (text read top to bottom): lengthening moves along y, not x
+    q = Quad.from_points([(100, 100), (100, 200), (80, 200), (80, 100)])
+    longer = extend_quad(q, 10, 30)
+    assert longer.points[0] == pytest.approx((100, 90))
+    assert longer.points[1] == pytest.approx((100, 230))
+    assert longer.width == pytest.approx(q.width + 40)
+    assert longer.height == pytest.approx(q.height)
+
+
+@pytest.fixture()
+def prefix_photo(make_image: Callable[..., Image.Image]) -> tuple[np.ndarray, Quad, Quad]:
+    """A photo of 'ZG 57214' and, far along the same line, 'CAL 9': a quad around '57214' only, as a
+    detector whose box ended early would give, and one around 'CAL 9'."""
+    from tests.imaging import _font
+
+    font = _font(64)
+    img = make_image([("ZG 57214", (300, 400), 64), ("CAL 9", (1150, 400), 64)], size=(1600, 900))
+    x0 = 300 + font.getlength("ZG ")
+    x1 = 300 + font.getlength("ZG 57214")
+    top, bottom = 400 + 8, 400 + 72
+    serial = Quad.from_points([(x0 - 4, top), (x1 + 4, top), (x1 + 4, bottom), (x0 - 4, bottom)])
+    cal_x1 = 1150 + font.getlength("CAL 9")
+    cal = Quad.from_points([(1146, top), (cal_x1 + 4, top), (cal_x1 + 4, bottom), (1146, bottom)])
+    bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+    return bgr, serial, cal
+
+
+def test_the_recogniser_reads_the_rest_of_a_line_cut_short(
+    pipeline: Pipeline, prefix_photo: tuple[np.ndarray, Quad, Quad]
+) -> None:
+    bgr, serial, cal = prefix_photo
+    crop = lambda q: crop_quad(bgr, q)  # noqa: E731
+    read = lambda crops: pipeline.recognizer.recognize(crops, top_k=5, temperature=2.0)  # noqa: E731
+    first = read([crop(serial), crop(cal)])
+    assert first[0].text.replace(" ", "") == "57214"
+    quads, decoded, grown = extend_lines([serial, cal], first, crop, read)
+    assert grown == 1
+    assert decoded[0].text.replace(" ", "") == "ZG57214"
+    assert decoded[1].text == first[1].text  # 'CAL 9' is complete: nothing before or after it
+    assert quads[0].points[0][0] < serial.points[0][0] - 60  # the box now starts before 'ZG'
+    assert quads[0].points[1][0] < cal.points[0][0]  # and does not reach into 'CAL 9'
+    # the first reading's characters are kept as they were read
+    assert [c.alternatives for c in decoded[0].chars[-5:]] == [c.alternatives for c in first[0].chars]
+
+
+class _EarlyEnd(TextDetector):
+    """A detector whose boxes start 40 % of their length late (a glint over the first characters)."""
+
+    def detect_reduced(self, small: np.ndarray, full_size: tuple[int, int],
+                       config: DetectorConfig | None = None) -> list[Region]:
+        out = []
+        for r in super().detect_reduced(small, full_size, config):
+            out.append(Region(extend_quad(r.quad, -0.4 * r.quad.width, 0.0), r.score))
+        return out
+
+
+def test_the_pipeline_recovers_a_serial_whose_box_ended_early(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    data = to_bytes(make_image([("KP 983062", (300, 400), 72)], size=(1400, 900)), quality=92)
+    early = _EarlyEnd(pipeline.detector.model, pipeline.detector.config)
+    cut_short = replace(pipeline, detector=early)
+    without = cut_short.read_bytes(data, ReadOptions(extend_lines=False, headstamps=False))
+    assert not any("KP" in line.text for line in without.lines)
+    rec = cut_short.read_bytes(data, ReadOptions(headstamps=False))
+    assert any(line.text.replace(" ", "") == "KP983062" for line in rec.lines)
+    step = dict(next(s for s in rec.provenance.steps if s.name == "extend").params)
+    assert int(step["grown"]) >= 1

@@ -1,0 +1,244 @@
+"""Lines that go on past their box: read a little further along each line and keep what continues it.
+
+The detector ends a box where its text probability drops: a scratch, a glint, a worn character or
+a wide gap between stamped characters ends a line early, and a serial loses its first or last
+characters ('ZG 57214' read as '57214', 'EF284US' as 'EF28'). The recogniser reads such faint
+characters better than the detector finds them. So each line is cut again reaching ``reach`` line
+heights further at both ends along its own axis and read; the characters read beyond the box are
+kept when they continue the line:
+
+- each is read with at least ``min_p`` (after the recogniser's temperature),
+- each lies at most ``max_gap`` character pitches from its neighbour towards the box (a word space
+  is about two pitches), so text further along that is not part of this line stays out,
+- and the part read inside the box agrees with the first reading (at most a quarter of its
+  characters differ), so a longer crop that reads differently does not replace anything.
+
+The characters of the first reading stay as they were; the new ones are added before or after them
+and the quad grows to hold them. A line whose new characters reach the end of the longer crop is
+looked at again, up to ``rounds`` times.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.ctc import DecodedText
+from vision.types import CharChoice, Quad
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendConfig:
+    reach: float = 1.5  # line heights read beyond each end of the box, per round
+    rounds: int = 3
+    min_p: float = 0.6  # each added character's probability
+    max_gap: float = 2.6  # largest step between character centres, in pitches of the line
+    margin: float = 0.15  # line heights kept beyond the outermost added character
+    max_disagree: float = 0.25  # share of the box's characters the longer read may read otherwise
+
+    def describe(self) -> tuple[tuple[str, str], ...]:
+        return (("reach", str(self.reach)), ("rounds", str(self.rounds)), ("min_p", str(self.min_p)),
+                ("max_gap", str(self.max_gap)))
+
+
+def extend_quad(quad: Quad, before: float, after: float) -> Quad:
+    """``quad`` lengthened along its text direction by ``before`` pixels at the start and ``after``
+    at the end (negative values shorten it)."""
+    p0, p1, p2, p3 = (np.asarray(p, dtype=np.float64) for p in quad.points)
+
+    def unit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d = b - a
+        n = float(np.hypot(d[0], d[1]))
+        return d / n if n > 1e-9 else np.array([1.0, 0.0])
+
+    top, bottom = unit(p0, p1), unit(p3, p2)
+    pts = (p0 - top * before, p1 + top * after, p2 + bottom * after, p3 - bottom * before)
+    return Quad.from_points([(float(p[0]), float(p[1])) for p in pts])
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Grown:
+    before: float  # pixels added at the start
+    after: float
+    head: tuple[CharChoice, ...]  # new characters before the line, spans in pixels from the old start
+    tail: tuple[CharChoice, ...]  # new characters after the line, spans in pixels from the old start
+    at_edge_before: bool
+    at_edge_after: bool
+
+
+def _centre(c: CharChoice) -> float:
+    return (c.span[0] + c.span[1]) / 2
+
+
+def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, reach_px: float,
+         cfg: ExtendConfig) -> _Grown | None:
+    """What the read of the longer crop adds to ``dec`` (the read of the box, ``width`` x ``height``
+    pixels); ``longer`` was read from the box lengthened by ``reach_px`` at both ends. Spans of
+    the result are in pixels from the box's start. ``None``: nothing is added."""
+    chars = [c for c in dec.chars if not c.best.isspace()]
+    if not chars or not longer.chars:
+        return None
+    total = width + 2 * reach_px
+    pos = [(_centre(c) * width) for c in chars]  # centres in pixels from the box's start
+    pitch = (pos[-1] - pos[0]) / (len(pos) - 1) if len(pos) > 1 else 0.0
+    pitch = max(pitch, 0.5 * height)
+    # the longer read's characters, centres and spans in pixels from the box's start
+    moved = [
+        CharChoice(c.alternatives, (c.span[0] * total - reach_px, c.span[1] * total - reach_px))
+        for c in longer.chars
+    ]
+    lo, hi = pos[0] - 0.5 * pitch, pos[-1] + 0.5 * pitch
+    inside = "".join(c.best for c in moved if lo <= _centre(c) <= hi and not c.best.isspace())
+    first = "".join(c.best for c in chars)
+    if _edit_distance(inside, first) > max(1, math.floor(cfg.max_disagree * len(first))):
+        return None
+
+    def walk(side: list[CharChoice], start: float, outward: int) -> list[CharChoice]:
+        kept: list[CharChoice] = []
+        last = start
+        for c in side:  # nearest to the box first
+            if c.best.isspace():
+                kept.append(c)
+                continue
+            if c.p < cfg.min_p or abs(_centre(c) - last) > cfg.max_gap * pitch:
+                break
+            kept.append(c)
+            last = _centre(c)
+        while kept and kept[-1].best.isspace():
+            kept.pop()
+        return kept if outward > 0 else kept[::-1]
+
+    before_side = [c for c in moved if _centre(c) < lo][::-1]
+    after_side = [c for c in moved if _centre(c) > hi]
+    head = walk(before_side, pos[0], -1)
+    tail = walk(after_side, pos[-1], 1)
+    if not head and not tail:
+        return None
+    margin = cfg.margin * height
+    before = max(0.0, -head[0].span[0] + margin) if head else 0.0
+    after = max(0.0, tail[-1].span[1] - width + margin) if tail else 0.0
+    return _Grown(
+        before=min(before, reach_px), after=min(after, reach_px), head=tuple(head), tail=tuple(tail),
+        at_edge_before=bool(head),
+        at_edge_after=bool(tail),
+    )
+
+
+def joined(dec: DecodedText, grown: _Grown, width: float) -> DecodedText:
+    """``dec`` with the new characters added; spans as fractions of the grown line."""
+    new_width = width + grown.before + grown.after
+
+    def rescale(c: CharChoice, from_px: bool) -> CharChoice:
+        a, b = (c.span if from_px else (c.span[0] * width, c.span[1] * width))
+        a, b = (a + grown.before) / new_width, (b + grown.before) / new_width
+        return CharChoice(c.alternatives, (min(max(a, 0.0), 1.0), min(max(b, 0.0), 1.0)))
+
+    chars = (
+        *(rescale(c, True) for c in grown.head),
+        *(rescale(c, False) for c in dec.chars),
+        *(rescale(c, True) for c in grown.tail),
+    )
+    text = "".join(c.best for c in chars)
+    added = [c.p for c in (*grown.head, *grown.tail) if not c.best.isspace()]
+    n_old = sum(1 for c in dec.chars if not c.best.isspace())
+    confidence = (dec.confidence * n_old + sum(added)) / max(1, n_old + len(added))
+    return DecodedText(text=text, confidence=min(dec.confidence, confidence), chars=chars)
+
+
+Cropper = Callable[[Quad], np.ndarray]
+Reader = Callable[[list[np.ndarray]], list[DecodedText]]
+
+
+def extend_lines(
+    quads: Sequence[Quad], decoded: Sequence[DecodedText], crop: Cropper, read: Reader,
+    config: ExtendConfig | None = None,
+) -> tuple[list[Quad], list[DecodedText], int]:
+    """Lengthen each line whose text goes on past its box: ``crop`` cuts an upright line image for a
+    quad, ``read`` reads a batch of them. Returns the quads, the readings (unchanged where nothing
+    was added) and how many lines grew."""
+    cfg = config or ExtendConfig()
+    quads, decoded = list(quads), list(decoded)
+    grew: set[int] = set()
+    todo = [i for i, d in enumerate(decoded) if d.chars]
+    sides = {i: (True, True) for i in todo}
+    for _ in range(max(0, cfg.rounds)):
+        if not todo:
+            break
+        jobs = []
+        for i in todo:
+            q = quads[i]
+            reach = cfg.reach * max(q.height, 1.0)
+            others = [quads[j] for j in range(len(quads)) if j != i]
+            # a side that runs into another line's box is that line's to read
+            b = sides[i][0] and not _runs_into(extend_quad(q, reach, -q.width), others)
+            a = sides[i][1] and not _runs_into(extend_quad(q, -q.width, reach), others)
+            sides[i] = (b, a)
+            if b or a:
+                jobs.append((i, reach, extend_quad(q, reach if b else 0.0, reach if a else 0.0)))
+        if not jobs:
+            break
+        longer = read([crop(q) for _, _, q in jobs])
+        nxt = []
+        for (i, reach, _q), dec2 in zip(jobs, longer, strict=True):
+            q = quads[i]
+            b, a = sides[i]
+            if not (b and a):
+                # one side only: pad the read so that ``grow`` sees the same reach at both ends
+                dec2 = _one_sided(dec2, q.width, reach, b)
+            g = grow(decoded[i], dec2, q.width, q.height, reach, cfg)
+            if g is None:
+                continue
+            g = _Grown(g.before if b else 0.0, g.after if a else 0.0, g.head if b else (), g.tail if a else (),
+                       g.at_edge_before and b, g.at_edge_after and a)
+            if not g.head and not g.tail:
+                continue
+            decoded[i] = joined(decoded[i], g, q.width)
+            quads[i] = extend_quad(q, g.before, g.after)
+            grew.add(i)
+            if g.at_edge_before or g.at_edge_after:
+                sides[i] = (g.at_edge_before, g.at_edge_after)
+                nxt.append(i)
+        todo = nxt
+    return quads, decoded, len(grew)
+
+
+def _runs_into(slab: Quad, others: Sequence[Quad], share: float = 0.1) -> bool:
+    """``slab`` covers more than ``share`` of another box (or the box more than ``share`` of it)."""
+    a = np.asarray(slab.points, dtype=np.float32)
+    area_a = abs(float(cv2.contourArea(a)))
+    for q in others:
+        b = np.asarray(q.points, dtype=np.float32)
+        inter, _ = cv2.intersectConvexConvex(a, b)
+        if inter <= 0.0:
+            continue
+        area_b = abs(float(cv2.contourArea(b)))
+        if inter > share * min(area_a, area_b):
+            return True
+    return False
+
+
+def _one_sided(dec: DecodedText, width: float, reach: float, before: bool) -> DecodedText:
+    """Spans of a read of a box lengthened on one side only, expressed as if it had been lengthened
+    by ``reach`` on both (the other side read nothing)."""
+    total_read = width + reach
+    total = width + 2 * reach
+    shift = 0.0 if before else reach
+    chars = tuple(
+        CharChoice(c.alternatives, ((c.span[0] * total_read + shift) / total, (c.span[1] * total_read + shift) / total))
+        for c in dec.chars
+    )
+    return DecodedText(dec.text, dec.confidence, chars)
