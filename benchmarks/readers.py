@@ -24,8 +24,9 @@ from benchmarks.scoring import Prediction, prediction_from_recognition
 Reader = Callable[[bytes], Prediction]
 
 
-# The pipeline as the foundation built it: no line joining, no second pass, no variants, no quality.
-FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_pass=0"
+# The pipeline as the foundation built it: no line joining, second pass, variants, quality, headstamps,
+# flattened copy, direction check or line extension.
+FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_pass=0,direction_check=0,extend_lines=0"
 
 
 def parse_options(spec: str) -> Any:

@@ -72,6 +72,8 @@ READERS: dict[str, Callable[[], Callable[[bytes], int]]] = {
     "caliber foundation": lambda: _caliber_reader(FOUNDATION),
     # without reading turned and uncertain lines the other way up as well (the default does)
     "caliber no direction check": lambda: _caliber_reader("direction_check=0"),
+    # without reading each line further along its ends (the default does)
+    "caliber no line extension": lambda: _caliber_reader("extend_lines=0"),
     # with every enhanced variant read for uncertain lines (not the default)
     "caliber + variants": lambda: _caliber_reader("variants=" + "+".join(ENHANCED_VARIANTS)),
     "rapidocr default": lambda: _rapidocr_reader({}),
