@@ -134,13 +134,41 @@ def overlapping(a: Quad, b: Quad) -> bool:
     return _contains_centre(a, b) or _contains_centre(b, a)
 
 
-def merge_regions(primary: list[Region], extra: list[Region]) -> list[Region]:
+@dataclass(frozen=True, slots=True)
+class CoarseRegion:
+    """When a region is not a line of text but a patch: textured backgrounds (sand, cloth, cast or
+    blasted metal) give the detector a blob around the marking, many lines high and about as tall
+    as it is long, which swallows the lines inside it. Such a region is read as one or two
+    characters of nonsense, and it hid the lines a closer look found inside it."""
+
+    min_height: float = 0.2  # of the photo's short side
+    max_aspect: float = 3.0  # length over height
+    finer: float = 2.5  # a region this many times lower inside it is one of its lines
+
+    def __call__(self, region: Region, image_size: tuple[int, int]) -> bool:
+        q = region.quad
+        short = max(1.0, float(min(image_size)))
+        return q.height >= self.min_height * short and q.width < self.max_aspect * q.height
+
+
+COARSE = CoarseRegion()
+
+
+def merge_regions(primary: list[Region], extra: list[Region],
+                  image_size: tuple[int, int] | None = None) -> list[Region]:
     """``primary`` plus the regions of ``extra`` that overlap none already kept (one region's
     centre inside the other), larger extra regions first (a line cut by a tile edge loses to
-    the whole line from the neighbouring tile)."""
+    the whole line from the neighbouring tile). With ``image_size`` (width, height), a kept region
+    that is a coarse patch (:class:`CoarseRegion`) gives way to the lines found inside it."""
     kept = list(primary)
     for r in sorted(extra, key=lambda r: -(r.quad.width * r.quad.height)):
-        if not any(_contains_centre(k.quad, r.quad) or _contains_centre(r.quad, k.quad) for k in kept):
+        clash = [k for k in kept if _contains_centre(k.quad, r.quad) or _contains_centre(r.quad, k.quad)]
+        if clash and image_size is not None and all(
+            COARSE(k, image_size) and k.quad.height > COARSE.finer * r.quad.height for k in clash
+        ):
+            kept = [k for k in kept if not any(k is c for c in clash)]
+            clash = []
+        if not clash:
             kept.append(r)
     kept.sort(key=lambda r: (round(r.quad.bounds()[1] / 16), r.quad.bounds()[0]))
     return kept

@@ -17,6 +17,7 @@ import numpy as np
 from models.registry import ModelStore, OrtConfig
 from vision.ctc import DecodedText
 from vision.detection import (
+    COARSE,
     DetectorConfig,
     LineGrouping,
     Region,
@@ -198,7 +199,7 @@ class Pipeline:
             t0 = time.perf_counter()
             params = FlattenPhotoParams()
             flat = self.detector.detect_reduced(flatten_photo(small, params), (image.width, image.height), det_cfg)
-            merged = merge_regions(list(regions), flat)
+            merged = merge_regions(list(regions), flat, (image.width, image.height))
             steps.append(Step("detect_flat", _ms(t0), (
                 ("enhance", f"flatten_photo(sigma={params.sigma:.4f} of the long side)"),
                 ("regions", str(len(flat))), ("new_regions", str(len(merged) - len(regions))),
@@ -213,19 +214,24 @@ class Pipeline:
             quality_warnings = self._assess(bgr, cut, steps)
         lines = self._read_cut(cut, opts, steps)
 
-        if opts.second_pass and len(lines) < opts.sparse_lines and rw * det_cfg.tile_zoom <= image.width:
+        coarse = [r for r in regions if COARSE(r, (image.width, image.height))]
+        if (opts.second_pass and (len(lines) < opts.sparse_lines or coarse)
+                and rw * det_cfg.tile_zoom <= image.width):
             t0 = time.perf_counter()
             tiles = self.detector.tile_grid(image.width, image.height, det_cfg)
             found = self.detector.detect_tiles(bgr, det_cfg)
             if opts.join_lines:
                 found = group_lines(found, self.line_grouping)
             # tiles see small marks better than the flattened copy did: their regions win over it
-            merged = merge_regions(list(first_regions), found)
+            # and the lines they find inside a coarse patch replace it
+            merged = merge_regions(list(first_regions), found, (image.width, image.height))
             new = [r for r in merged if r not in first_regions]
+            reason = (f"first pass read {len(lines)} lines (< {opts.sparse_lines})" if len(lines) < opts.sparse_lines
+                      else f"{len(coarse)} coarse regions (patches, not lines)")
             steps.append(Step("detect_tiles", _ms(t0), (
                 ("tiles", str(len(tiles))), ("zoom", str(det_cfg.tile_zoom)),
                 ("overlap", str(det_cfg.tile_overlap)), ("new_regions", str(len(new))),
-                ("reason", f"first pass read {len(lines)} lines (< {opts.sparse_lines})"),
+                ("reason", reason),
             )))
             if new:
                 lines = tuple(line for line in lines if not any(overlapping(line.quad, r.quad) for r in new))

@@ -130,3 +130,4 @@ def test_the_pipeline_recovers_a_serial_whose_box_ended_early(
     assert any(line.text.replace(" ", "") == "KP983062" for line in rec.lines)
     step = dict(next(s for s in rec.provenance.steps if s.name == "extend").params)
     assert int(step["grown"]) >= 1
+

@@ -107,3 +107,25 @@ def test_merge_keeps_one_region_per_line() -> None:
     extra = [region(110, 102, 390, 138), region(1000, 500, 1300, 540), region(1005, 505, 1150, 535)]
     merged = merge_regions(first, extra)
     assert merged == [first[0], extra[1]]
+
+
+def test_a_coarse_patch_gives_way_to_the_lines_found_inside_it() -> None:
+    from vision.detection import COARSE, Region, merge_regions
+
+    def region(x0: float, y0: float, x1: float, y1: float) -> Region:
+        return Region(Quad.from_points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]), 0.9)
+
+    size = (4000, 3000)
+    patch = region(500, 400, 2500, 2000)  # 2000 x 1600: a textured background taken for text
+    line = region(1200, 1100, 1600, 1160)  # a serial inside it
+    stray = region(3000, 2500, 3400, 2560)
+    assert COARSE(patch, size) and not COARSE(line, size)
+    assert merge_regions([patch], [line, stray], size) == [line, stray]
+    # without the photo's size (or for a region that is a line) the first region stands
+    assert merge_regions([patch], [line, stray]) == [patch, stray]
+    long_line = region(200, 1000, 3800, 1700)  # a close-up line 700 px high: long, not coarse
+    assert not COARSE(long_line, size)
+    assert merge_regions([long_line], [line], size) == [long_line]
+    # lines of about its own height do not break up a region (two lines found as one stay one)
+    two_lines = region(500, 400, 1300, 1000)
+    assert merge_regions([two_lines], [region(520, 420, 1280, 680)], size) == [two_lines]
