@@ -7,15 +7,19 @@ characters better than the detector finds them. So each line is cut again reachi
 heights further at both ends along its own axis and read; the characters read beyond the box are
 kept when they continue the line:
 
-- each is read with at least ``min_p`` (after the recogniser's temperature),
-- each lies at most ``max_gap`` character pitches from its neighbour towards the box (a word space
-  is about two pitches), so text further along that is not part of this line stays out,
-- and the part read inside the box agrees with the first reading (at most a quarter of its
-  characters differ), so a longer crop that reads differently does not replace anything.
+- the box's own reading is found in the longer read by its text (a semi-global edit distance, the
+  nearest of equally good matches), and at most a quarter of its characters may be read otherwise
+  there, so a longer crop that reads the box differently replaces nothing;
+- each character added is read with at least ``min_p`` (after the recogniser's temperature) and
+  lies at most ``max_gap`` character pitches from its neighbour towards the box (a word space is
+  about two pitches), so text further along that is not part of this line stays out;
+- a side that runs into another line's box is not read, unless that box is a piece of this line
+  (as high, centred on its axis, running the same way: the detector cut one line in two); a piece
+  the grown line covers is dropped, its text now read as part of the line.
 
 The characters of the first reading stay as they were; the new ones are added before or after them
-and the quad grows to hold them. A line whose new characters reach the end of the longer crop is
-looked at again, up to ``rounds`` times.
+and the quad grows to hold them. A line that grew on a side is looked at again on that side, up to
+``rounds`` times.
 """
 
 from __future__ import annotations
@@ -34,11 +38,17 @@ from vision.types import CharChoice, Quad
 @dataclass(frozen=True, slots=True)
 class ExtendConfig:
     reach: float = 1.5  # line heights read beyond each end of the box, per round
-    rounds: int = 3
+    rounds: int = 6
     min_p: float = 0.6  # each added character's probability
     max_gap: float = 2.6  # largest step between character centres, in pitches of the line
     margin: float = 0.15  # line heights kept beyond the outermost added character
     max_disagree: float = 0.25  # share of the box's characters the longer read may read otherwise
+    # a box the line runs into is a piece of it (read again as part of it) when its height is within
+    # this ratio of the line's, its centre within ``piece_offset`` line heights of the line's axis
+    # and its direction within ``piece_angle`` degrees
+    piece_height: float = 0.7
+    piece_offset: float = 0.35
+    piece_angle: float = 10.0
 
     def describe(self) -> tuple[tuple[str, str], ...]:
         return (("reach", str(self.reach)), ("rounds", str(self.rounds)), ("min_p", str(self.min_p)),
@@ -60,14 +70,42 @@ def extend_quad(quad: Quad, before: float, after: float) -> Quad:
     return Quad.from_points([(float(p[0]), float(p[1])) for p in pts])
 
 
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+def _locate(first: Sequence[str], pos: Sequence[float], moved: Sequence[CharChoice],
+            pitch: float) -> tuple[int, int, int] | None:
+    """Where the box's reading ``first`` (characters at centres ``pos``) lies in the longer read
+    ``moved`` (spans in the same pixels): ``(start, end, edits)`` with ``moved[start:end]`` the
+    part read inside the box. The match is by text, not by position alone (a longer crop shifts
+    characters by a frame or two); among equally good matches, the one nearest the box wins."""
+    idx = [k for k, c in enumerate(moved) if not c.best.isspace()]
+    seq = [moved[k].best for k in idx]
+    n, m = len(first), len(seq)
+    if m == 0:
+        return None
+    # semi-global edit distance: the box's reading in full against any stretch of the longer read
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    origin = [[j for j in range(m + 1)] for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        cost[i][0], origin[i][0] = i, 0
+        for j in range(1, m + 1):
+            options = (
+                (cost[i - 1][j - 1] + (first[i - 1] != seq[j - 1]), origin[i - 1][j - 1]),
+                (cost[i - 1][j] + 1, origin[i - 1][j]),
+                (cost[i][j - 1] + 1, origin[i][j - 1]),
+            )
+            cost[i][j], origin[i][j] = min(options, key=lambda o: o[0])
+    best: tuple[float, int, int, int] | None = None
+    for j in range(1, m + 1):
+        s = origin[n][j]
+        if s >= j:
+            continue
+        off = abs(_centre(moved[idx[s]]) - pos[0]) + abs(_centre(moved[idx[j - 1]]) - pos[-1])
+        key = (cost[n][j] + off / max(pitch, 1e-9) / 4, cost[n][j], s, j)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return None
+    _, edits, s, j = best
+    return idx[s], idx[j - 1] + 1, edits
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +139,12 @@ def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, rea
         CharChoice(c.alternatives, (c.span[0] * total - reach_px, c.span[1] * total - reach_px))
         for c in longer.chars
     ]
-    lo, hi = pos[0] - 0.5 * pitch, pos[-1] + 0.5 * pitch
-    inside = "".join(c.best for c in moved if lo <= _centre(c) <= hi and not c.best.isspace())
-    first = "".join(c.best for c in chars)
-    if _edit_distance(inside, first) > max(1, math.floor(cfg.max_disagree * len(first))):
+    found = _locate([c.best for c in chars], pos, moved, pitch)
+    if found is None:
         return None
+    start, end, cost = found
+    if cost > max(1, math.floor(cfg.max_disagree * len(chars))):
+        return None  # the longer crop reads the box otherwise: nothing is taken from it
 
     def walk(side: list[CharChoice], start: float, outward: int) -> list[CharChoice]:
         kept: list[CharChoice] = []
@@ -122,8 +161,8 @@ def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, rea
             kept.pop()
         return kept if outward > 0 else kept[::-1]
 
-    before_side = [c for c in moved if _centre(c) < lo][::-1]
-    after_side = [c for c in moved if _centre(c) > hi]
+    before_side = moved[:start][::-1]
+    after_side = moved[end:]
     head = walk(before_side, pos[0], -1)
     tail = walk(after_side, pos[-1], 1)
     if not head and not tail:
@@ -169,23 +208,26 @@ def extend_lines(
 ) -> tuple[list[Quad], list[DecodedText], int]:
     """Lengthen each line whose text goes on past its box: ``crop`` cuts an upright line image for a
     quad, ``read`` reads a batch of them. Returns the quads, the readings (unchanged where nothing
-    was added) and how many lines grew."""
+    was added; empty for a piece of a line that another line took in) and how many lines grew."""
     cfg = config or ExtendConfig()
     quads, decoded = list(quads), list(decoded)
     grew: set[int] = set()
-    todo = [i for i, d in enumerate(decoded) if d.chars]
+    alive = {i for i, d in enumerate(decoded) if d.chars}
+    todo = sorted(alive)
     sides = {i: (True, True) for i in todo}
     for _ in range(max(0, cfg.rounds)):
+        todo = [i for i in todo if i in alive]
         if not todo:
             break
         jobs = []
         for i in todo:
             q = quads[i]
             reach = cfg.reach * max(q.height, 1.0)
-            others = [quads[j] for j in range(len(quads)) if j != i]
-            # a side that runs into another line's box is that line's to read
-            b = sides[i][0] and not _runs_into(extend_quad(q, reach, -q.width), others)
-            a = sides[i][1] and not _runs_into(extend_quad(q, -q.width, reach), others)
+            others = [quads[j] for j in sorted(alive) if j != i]
+            # a side that runs into another line's box is that line's to read, unless that box is a
+            # piece of this line (as high, on its axis): the detector cut the line in two
+            b = sides[i][0] and _open(q, extend_quad(q, reach, -q.width), others, cfg)
+            a = sides[i][1] and _open(q, extend_quad(q, -q.width, reach), others, cfg)
             sides[i] = (b, a)
             if b or a:
                 jobs.append((i, reach, extend_quad(q, reach if b else 0.0, reach if a else 0.0)))
@@ -193,7 +235,10 @@ def extend_lines(
             break
         longer = read([crop(q) for _, _, q in jobs])
         nxt = []
-        for (i, reach, _q), dec2 in zip(jobs, longer, strict=True):
+        # longer lines first: a line and its piece may each reach into the other
+        for (i, reach, _q), dec2 in sorted(zip(jobs, longer, strict=True), key=lambda jd: -quads[jd[0][0]].width):
+            if i not in alive:
+                continue
             q = quads[i]
             b, a = sides[i]
             if not (b and a):
@@ -209,6 +254,10 @@ def extend_lines(
             decoded[i] = joined(decoded[i], g, q.width)
             quads[i] = extend_quad(q, g.before, g.after)
             grew.add(i)
+            for j in sorted(alive - {i}):
+                if _piece_of(q, quads[j], cfg) and _covered(quads[j], quads[i]):
+                    alive.discard(j)  # read again as part of line i
+                    decoded[j] = DecodedText("", 0.0, ())
             if g.at_edge_before or g.at_edge_after:
                 sides[i] = (g.at_edge_before, g.at_edge_after)
                 nxt.append(i)
@@ -216,10 +265,46 @@ def extend_lines(
     return quads, decoded, len(grew)
 
 
-def _runs_into(slab: Quad, others: Sequence[Quad], share: float = 0.1) -> bool:
-    """``slab`` covers more than ``share`` of another box (or the box more than ``share`` of it)."""
+def _open(line: Quad, slab: Quad, others: Sequence[Quad], cfg: ExtendConfig) -> bool:
+    """The line may grow into ``slab``: every box it runs into is a piece of the line itself."""
+    return all(_piece_of(line, q, cfg) for q in _runs_into(slab, others))
+
+
+def _axis(q: Quad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre, unit direction along the text and unit normal of a quad."""
+    p = np.asarray(q.points, dtype=np.float64)
+    centre = p.mean(axis=0)
+    d = (p[1] - p[0]) + (p[2] - p[3])
+    n = float(np.hypot(d[0], d[1]))
+    u = d / n if n > 1e-9 else np.array([1.0, 0.0])
+    return centre, u, np.array([-u[1], u[0]])
+
+
+def _piece_of(line: Quad, other: Quad, cfg: ExtendConfig) -> bool:
+    """``other`` is a piece of the same line: about as high, its centre on the line's axis, running
+    the same way (either reading direction)."""
+    h1, h2 = max(line.height, 1.0), max(other.height, 1.0)
+    if not (cfg.piece_height <= h2 / h1 <= 1 / cfg.piece_height):
+        return False
+    c1, u1, n1 = _axis(line)
+    c2, u2, _ = _axis(other)
+    if abs(float(np.dot(c2 - c1, n1))) > cfg.piece_offset * h1:
+        return False
+    return abs(float(np.dot(u1, u2))) >= math.cos(math.radians(cfg.piece_angle))
+
+
+def _covered(inner: Quad, outer: Quad, share: float = 0.6) -> bool:
+    a = np.asarray(inner.points, dtype=np.float32)
+    b = np.asarray(outer.points, dtype=np.float32)
+    inter, _ = cv2.intersectConvexConvex(a, b)
+    return inter > share * abs(float(cv2.contourArea(a)))
+
+
+def _runs_into(slab: Quad, others: Sequence[Quad], share: float = 0.1) -> list[Quad]:
+    """The boxes of which ``slab`` covers more than ``share`` (or that cover more than ``share`` of it)."""
     a = np.asarray(slab.points, dtype=np.float32)
     area_a = abs(float(cv2.contourArea(a)))
+    hit = []
     for q in others:
         b = np.asarray(q.points, dtype=np.float32)
         inter, _ = cv2.intersectConvexConvex(a, b)
@@ -227,8 +312,8 @@ def _runs_into(slab: Quad, others: Sequence[Quad], share: float = 0.1) -> bool:
             continue
         area_b = abs(float(cv2.contourArea(b)))
         if inter > share * min(area_a, area_b):
-            return True
-    return False
+            hit.append(q)
+    return hit
 
 
 def _one_sided(dec: DecodedText, width: float, reach: float, before: bool) -> DecodedText:

@@ -389,11 +389,14 @@ class Pipeline:
         )
         out = list(decoded)
         for i, quad, dec in zip(keep, quads, grown, strict=True):
+            out[i] = dec  # unchanged, grown, or empty: a piece of a line another line took in
             if quad != cut.quads[i]:
                 cut.quads[i] = quad
                 cut.crops[i] = crop_quad(image, quad)
-                out[i] = dec
-        steps.append(Step(stage + "extend", _ms(t0), (*cfg.describe(), ("lines", str(len(keep))), ("grown", str(n)))))
+        pieces = sum(1 for i in keep if not out[i].text)
+        steps.append(Step(stage + "extend", _ms(t0), (
+            *cfg.describe(), ("lines", str(len(keep))), ("grown", str(n)), ("pieces_joined", str(pieces)),
+        )))
         return out
 
     def _read_variants(

@@ -56,6 +56,12 @@ def test_a_weakly_read_character_is_not_added() -> None:
     assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig(min_p=0.6)) is None
 
 
+def test_a_longer_read_shifted_by_a_frame_adds_nothing() -> None:
+    # the same five characters, placed 14 px (0.7 pitch) later by the longer crop's own frames
+    longer = _dec("57214", _evenly("57214", 30 + 14, 20, 160))
+    assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig()) is None
+
+
 def test_a_longer_read_that_disagrees_inside_the_box_changes_nothing() -> None:
     longer = _dec("ZG 99999", [((30 + (i - 3) * 20) / 160, (30 + (i - 3) * 20 + 12) / 160) for i in range(8)])
     assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig()) is None
@@ -131,3 +137,35 @@ def test_the_pipeline_recovers_a_serial_whose_box_ended_early(
     step = dict(next(s for s in rec.provenance.steps if s.name == "extend").params)
     assert int(step["grown"]) >= 1
 
+
+
+def test_a_line_cut_in_two_by_the_detector_is_read_whole_once(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    from tests.imaging import _font
+
+    font = _font(64)
+    img = make_image([("75832-14055", (300, 400), 64), ("MADE IN SERBIA", (300, 520), 64)], size=(1600, 900))
+    bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+    top, bottom = 400 + 8, 400 + 72
+    split = 300 + font.getlength("758")
+
+    def box(x0: float, x1: float, y0: float = top, y1: float = bottom) -> Quad:
+        return Quad.from_points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+    head = box(296, split + 2)  # '758' found apart from the rest of the serial
+    rest = box(split - 2, 300 + font.getlength("75832-14055") + 4)
+    below = box(296, 300 + font.getlength("MADE IN SERBIA") + 4, 520 + 8, 520 + 72)
+    crop = lambda q: crop_quad(bgr, q)  # noqa: E731
+    read = lambda crops: pipeline.recognizer.recognize(crops, top_k=5, temperature=2.0)  # noqa: E731
+    first = read([crop(head), crop(rest), crop(below)])
+    assert [d.text.replace(" ", "") for d in first] == ["758", "32-14055", "MADEINSERBIA"]
+    quads, decoded, grown = extend_lines([head, rest, below], first, crop, read)
+    texts = [d.text.replace(" ", "") for d in decoded]
+    # one of the two pieces now holds the whole serial and the other is gone; the line below stays
+    assert sorted(texts[:2]) == ["", "75832-14055"]
+    assert texts[2] == "MADEINSERBIA"
+    assert grown == 1
+    whole = quads[texts.index("75832-14055")]
+    assert whole.points[0][0] < (head.points[0][0] + head.points[1][0]) / 2  # it holds '758'
+    assert whole.points[1][0] >= rest.points[1][0] - 8
