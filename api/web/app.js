@@ -617,6 +617,9 @@
 
   function closePicker() {
     var dlg = $('picker'), v = dlg.returnValue || '', i = S.picking;
+    // 'close' is dispatched later, as a task: one from an earlier close can arrive after the picker
+    // was opened again (quick keys or taps), and must not end the new one
+    if (dlg.open) return;
     if (i === undefined || i === null || !S.tiles[i]) return;
     var ch = null;
     if (v.indexOf('alt:') === 0) ch = v.slice(4);
@@ -630,7 +633,8 @@
       renderTiles();
     }
     var b = $('tiles').querySelector('[data-pos="' + i + '"]');
-    if (b) b.focus();
+    var at = document.activeElement;
+    if (b && (!at || at === document.body || dlg.contains(at))) b.focus();  // unless focus has moved on
   }
 
   function serialText() { return S.tiles.map(function (x) { return x.c; }).join(''); }

@@ -168,7 +168,14 @@ def test_whole_flow_with_the_keyboard(page: Any, service: Service) -> None:
     # typing a character in the picker
     page.keyboard.press("Shift+Tab")
     assert page.evaluate(FOCUSED) == "tile0"
-    type_in_picker(page, "I")
+    # a dialog's 'close' event comes later, as a task: one left over from the picker just closed
+    # (quick keys, a busy phone) may arrive after the next picker opened, and must not end it
+    page.keyboard.press("Enter")
+    expect(page.locator("#picker")).to_be_visible()
+    page.evaluate("document.getElementById('picker').dispatchEvent(new Event('close'))")
+    page.locator("#picker-input").focus()
+    page.keyboard.type("I")
+    page.keyboard.press("Enter")
     expect(page.locator("#serial")).to_have_value("IO429Y")
     type_in_picker(page, "J")
     expect(page.locator("#serial")).to_have_value("JO429Y")
