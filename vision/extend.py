@@ -13,9 +13,10 @@ kept when they continue the line:
 - each character added is read with at least ``min_p`` (after the recogniser's temperature) and
   lies at most ``max_gap`` character pitches from its neighbour towards the box (a word space is
   about two pitches), so text further along that is not part of this line stays out;
-- a side that runs into another line's box is not read, unless that box is a piece of this line
-  (as high, centred on its axis, running the same way: the detector cut one line in two); a piece
-  the grown line covers is dropped, its text now read as part of the line.
+- a side that runs into another line's box is not read. With ``join_pieces`` a box that is a piece
+  of this line (as high, centred on its axis, running the same way: the detector cut one line in
+  two) is read through, and dropped once the grown line covers it; off by default, because on VIN
+  plates it joined neighbouring fields of a row.
 
 The characters of the first reading stay as they were; the new ones are added before or after them
 and the quad grows to hold them. A line that grew on a side is looked at again on that side, up to
@@ -46,6 +47,8 @@ class ExtendConfig:
     # a box the line runs into is a piece of it (read again as part of it) when its height is within
     # this ratio of the line's, its centre within ``piece_offset`` line heights of the line's axis
     # and its direction within ``piece_angle`` degrees
+    # off: on VIN plates it joined neighbouring fields of a row (benchmarks/README.md)
+    join_pieces: bool = False
     piece_height: float = 0.7
     piece_offset: float = 0.35
     piece_angle: float = 10.0
@@ -254,7 +257,7 @@ def extend_lines(
             decoded[i] = joined(decoded[i], g, q.width)
             quads[i] = extend_quad(q, g.before, g.after)
             grew.add(i)
-            for j in sorted(alive - {i}):
+            for j in sorted(alive - {i}) if cfg.join_pieces else ():
                 if _piece_of(q, quads[j], cfg) and _covered(quads[j], quads[i]):
                     alive.discard(j)  # read again as part of line i
                     decoded[j] = DecodedText("", 0.0, ())
@@ -267,7 +270,8 @@ def extend_lines(
 
 def _open(line: Quad, slab: Quad, others: Sequence[Quad], cfg: ExtendConfig) -> bool:
     """The line may grow into ``slab``: every box it runs into is a piece of the line itself."""
-    return all(_piece_of(line, q, cfg) for q in _runs_into(slab, others))
+    hit = _runs_into(slab, others)
+    return not hit or (cfg.join_pieces and all(_piece_of(line, q, cfg) for q in hit))
 
 
 def _axis(q: Quad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -139,7 +139,7 @@ def test_the_pipeline_recovers_a_serial_whose_box_ended_early(
 
 
 
-def test_a_line_cut_in_two_by_the_detector_is_read_whole_once(
+def test_a_line_cut_in_two_by_the_detector_can_be_read_whole_once(
     pipeline: Pipeline, make_image: Callable[..., Image.Image]
 ) -> None:
     from tests.imaging import _font
@@ -160,7 +160,7 @@ def test_a_line_cut_in_two_by_the_detector_is_read_whole_once(
     read = lambda crops: pipeline.recognizer.recognize(crops, top_k=5, temperature=2.0)  # noqa: E731
     first = read([crop(head), crop(rest), crop(below)])
     assert [d.text.replace(" ", "") for d in first] == ["758", "32-14055", "MADEINSERBIA"]
-    quads, decoded, grown = extend_lines([head, rest, below], first, crop, read)
+    quads, decoded, grown = extend_lines([head, rest, below], first, crop, read, ExtendConfig(join_pieces=True))
     texts = [d.text.replace(" ", "") for d in decoded]
     # one of the two pieces now holds the whole serial and the other is gone; the line below stays
     assert sorted(texts[:2]) == ["", "75832-14055"]
@@ -169,3 +169,6 @@ def test_a_line_cut_in_two_by_the_detector_is_read_whole_once(
     whole = quads[texts.index("75832-14055")]
     assert whole.points[0][0] < (head.points[0][0] + head.points[1][0]) / 2  # it holds '758'
     assert whole.points[1][0] >= rest.points[1][0] - 8
+    # by default (off) a box in the way stops the line: both pieces stay as they were read
+    _q, apart, grown = extend_lines([head, rest, below], first, crop, read)
+    assert [d.text for d in apart] == [d.text for d in first] and grown == 0
