@@ -102,3 +102,29 @@ def test_missing_images_are_reported_not_scored(tmp_path: Path) -> None:
     result = score_cache(ds, {"images/a.jpg": CachedRead("images/a.jpg", ())}, None)
     assert result.missing == ("images/b.jpg", "images/c.jpg")
     assert result.summaries[OVERALL].images == 1
+
+
+def test_extend_grows_cached_lines_from_the_photo(tmp_path: Path) -> None:
+    from benchmarks.lines_cache import extend_cache
+    from tests.imaging import _font, render_text_image, to_bytes
+
+    font = _font(64)
+    img = render_text_image([("ZG 57214", (300, 400), 64)], size=(1600, 900))
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.jpg").write_bytes(to_bytes(img, quality=92))
+    write_manifest(tmp_path / "manifest.csv", [
+        {"file": "images/a.jpg", "kind": "serial", "truth": "ZG57214", "notes": "", "group": "stamped"}])
+    ds = load_dataset(tmp_path)
+    x0, x1 = 300 + font.getlength("ZG "), 300 + font.getlength("ZG 57214")
+    quad = Quad.from_points([(x0 - 4, 408), (x1 + 4, 408), (x1 + 4, 472), (x0 - 4, 472)])
+    n = 5
+    chars = tuple(CharChoice(((c, 0.97),), (i / n, (i + 1) / n)) for i, c in enumerate("57214"))
+    cache = {"images/a.jpg": CachedRead("images/a.jpg", (TextLine("57214", 0.97, quad, chars),))}
+    out = tmp_path / "grown.jsonl"
+    grown, lines, _took = extend_cache(ds, cache, out)
+    assert (grown, lines) == (1, 1)
+    line = load_cache(out)["images/a.jpg"].lines[0]
+    assert line.text.replace(" ", "") == "ZG57214"
+    assert line.quad.points[0][0] < quad.points[0][0]
+    # a setting that allows no new characters leaves the line as it was
+    assert extend_cache(ds, cache, tmp_path / "same.jsonl", config="min_p=1.01")[0] == 0
