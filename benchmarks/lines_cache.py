@@ -248,23 +248,14 @@ def extend_cache(dataset: Dataset, cache: dict[str, CachedRead], out: Path, conf
     settings can then be compared in seconds per setting instead of a full read of the set. Lines
     the pipeline would have joined away come out empty and are left out. Returns (lines grown,
     lines, seconds spent extending)."""
-    from dataclasses import fields
-
+    from benchmarks.readers import parse_settings
     from models.registry import OrtConfig
     from vision.ctc import DecodedText
     from vision.extend import ExtendConfig, extend_lines
     from vision.geometry import crop_quad
     from vision.pipeline import ReadOptions, build_pipeline
 
-    kinds = {f.name: f.type for f in fields(ExtendConfig)}
-    changes: dict[str, Any] = {}
-    for item in filter(None, config.split(",")):
-        key, _, value = item.partition("=")
-        if key not in kinds:
-            raise KeyError(f"unknown extension setting {key!r}; known: {', '.join(kinds)}")
-        current = getattr(ExtendConfig(), key)
-        changes[key] = (value not in ("0", "false", "no", "")) if isinstance(current, bool) else type(current)(value)
-    cfg = ExtendConfig(**changes)
+    cfg = parse_settings(config, ExtendConfig())
     pipeline = build_pipeline(ort_config=OrtConfig(intra_op_threads=threads), interpret=False)
     opts = ReadOptions()
     grown = total = 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import cv2
 import numpy as np
@@ -22,6 +22,9 @@ import numpy as np
 from benchmarks.scoring import Prediction, prediction_from_recognition
 
 Reader = Callable[[bytes], Prediction]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+T = TypeVar("T", bound="DataclassInstance")
 
 
 # The pipeline as the foundation built it: no line joining, second pass, variants, quality, headstamps,
@@ -29,31 +32,34 @@ Reader = Callable[[bytes], Prediction]
 FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_pass=0,direction_check=0,extend_lines=0"
 
 
-def parse_options(spec: str) -> Any:
-    """``ReadOptions`` from ``key=value,...`` (booleans 0/1, variants joined by '+', empty = none)."""
+def parse_settings(spec: str, defaults: T) -> T:
+    """``defaults`` (a dataclass of settings) with the fields named in ``key=value,...`` changed:
+    booleans 0/1, tuples joined by '+', empty = none, other values converted to the field's type."""
     from dataclasses import fields, replace
 
-    from vision.pipeline import ReadOptions
-
-    opts = ReadOptions()
-    types = {f.name: f.type for f in fields(ReadOptions)}
+    names = {f.name for f in fields(defaults)}
     changes: dict[str, Any] = {}
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
-        if key not in types:
-            raise KeyError(f"unknown read option {key!r}; known: {', '.join(types)}")
-        current = getattr(opts, key)
+        if key not in names:
+            raise KeyError(f"unknown setting {key!r} of {type(defaults).__name__}; known: {', '.join(sorted(names))}")
+        current = getattr(defaults, key)
         if isinstance(current, bool):
             changes[key] = value not in ("0", "false", "no", "")
         elif isinstance(current, tuple):
             changes[key] = tuple(v for v in value.split("+") if v)
-        elif isinstance(current, int):
-            changes[key] = int(value)
-        elif isinstance(current, float):
-            changes[key] = float(value)
+        elif isinstance(current, int | float):
+            changes[key] = type(current)(value)
         else:
             changes[key] = None if value in ("", "none") else int(value)  # det_max_side
-    return replace(opts, **changes)
+    return replace(defaults, **changes)
+
+
+def parse_options(spec: str) -> Any:
+    """``ReadOptions`` from ``key=value,...`` (see :func:`parse_settings`)."""
+    from vision.pipeline import ReadOptions
+
+    return parse_settings(spec, ReadOptions())
 
 
 def _pipeline_reader(interpret: bool, options: str = "") -> Reader:
