@@ -44,10 +44,10 @@ class ExtendConfig:
     max_gap: float = 2.6  # largest step between character centres, in pitches of the line
     margin: float = 0.15  # line heights kept beyond the outermost added character
     max_disagree: float = 0.25  # share of the box's characters the longer read may read otherwise
-    # a box the line runs into is a piece of it (read again as part of it) when its height is within
-    # this ratio of the line's, its centre within ``piece_offset`` line heights of the line's axis
-    # and its direction within ``piece_angle`` degrees
-    # off: on VIN plates it joined neighbouring fields of a row (benchmarks/README.md)
+    # read through a box that is a piece of the line (joined into it); off: on VIN plates it joined
+    # neighbouring fields of a row (benchmarks/README.md). A piece is as high as the line within
+    # ``piece_height``, centred within ``piece_offset`` line heights of its axis and runs within
+    # ``piece_angle`` degrees of its direction.
     join_pieces: bool = False
     piece_height: float = 0.7
     piece_offset: float = 0.35
@@ -55,7 +55,7 @@ class ExtendConfig:
 
     def describe(self) -> tuple[tuple[str, str], ...]:
         return (("reach", str(self.reach)), ("rounds", str(self.rounds)), ("min_p", str(self.min_p)),
-                ("max_gap", str(self.max_gap)))
+                ("max_gap", str(self.max_gap)), ("join_pieces", str(self.join_pieces)))
 
 
 def extend_quad(quad: Quad, before: float, after: float) -> Quad:
@@ -117,8 +117,6 @@ class _Grown:
     after: float
     head: tuple[CharChoice, ...]  # new characters before the line, spans in pixels from the old start
     tail: tuple[CharChoice, ...]  # new characters after the line, spans in pixels from the old start
-    at_edge_before: bool
-    at_edge_after: bool
 
 
 def _centre(c: CharChoice) -> float:
@@ -173,11 +171,7 @@ def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, rea
     margin = cfg.margin * height
     before = max(0.0, -head[0].span[0] + margin) if head else 0.0
     after = max(0.0, tail[-1].span[1] - width + margin) if tail else 0.0
-    return _Grown(
-        before=min(before, reach_px), after=min(after, reach_px), head=tuple(head), tail=tuple(tail),
-        at_edge_before=bool(head),
-        at_edge_after=bool(tail),
-    )
+    return _Grown(before=min(before, reach_px), after=min(after, reach_px), head=tuple(head), tail=tuple(tail))
 
 
 def joined(dec: DecodedText, grown: _Grown, width: float) -> DecodedText:
@@ -250,8 +244,7 @@ def extend_lines(
             g = grow(decoded[i], dec2, q.width, q.height, reach, cfg)
             if g is None:
                 continue
-            g = _Grown(g.before if b else 0.0, g.after if a else 0.0, g.head if b else (), g.tail if a else (),
-                       g.at_edge_before and b, g.at_edge_after and a)
+            g = _Grown(g.before if b else 0.0, g.after if a else 0.0, g.head if b else (), g.tail if a else ())
             if not g.head and not g.tail:
                 continue
             decoded[i] = joined(decoded[i], g, q.width)
@@ -261,9 +254,9 @@ def extend_lines(
                 if _piece_of(q, quads[j], cfg) and _covered(quads[j], quads[i]):
                     alive.discard(j)  # read again as part of line i
                     decoded[j] = DecodedText("", 0.0, ())
-            if g.at_edge_before or g.at_edge_after:
-                sides[i] = (g.at_edge_before, g.at_edge_after)
-                nxt.append(i)
+            # a side that grew may go on: look there again
+            sides[i] = (bool(g.head), bool(g.tail))
+            nxt.append(i)
         todo = nxt
     return quads, decoded, len(grew)
 
