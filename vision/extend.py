@@ -123,21 +123,22 @@ def _centre(c: CharChoice) -> float:
     return (c.span[0] + c.span[1]) / 2
 
 
-def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, reach_px: float,
-         cfg: ExtendConfig) -> _Grown | None:
+def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, before_px: float,
+         after_px: float, cfg: ExtendConfig) -> _Grown | None:
     """What the read of the longer crop adds to ``dec`` (the read of the box, ``width`` x ``height``
-    pixels); ``longer`` was read from the box lengthened by ``reach_px`` at both ends. Spans of
+    pixels); ``longer`` was read from the box lengthened by ``before_px`` at its start and ``after_px`` at
+    its end. Spans of
     the result are in pixels from the box's start. ``None``: nothing is added."""
     chars = [c for c in dec.chars if not c.best.isspace()]
     if not chars or not longer.chars:
         return None
-    total = width + 2 * reach_px
+    total = width + before_px + after_px
     pos = [(_centre(c) * width) for c in chars]  # centres in pixels from the box's start
     pitch = (pos[-1] - pos[0]) / (len(pos) - 1) if len(pos) > 1 else 0.0
     pitch = max(pitch, 0.5 * height)
     # the longer read's characters, centres and spans in pixels from the box's start
     moved = [
-        CharChoice(c.alternatives, (c.span[0] * total - reach_px, c.span[1] * total - reach_px))
+        CharChoice(c.alternatives, (c.span[0] * total - before_px, c.span[1] * total - before_px))
         for c in longer.chars
     ]
     found = _locate([c.best for c in chars], pos, moved, pitch)
@@ -171,7 +172,7 @@ def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, rea
     margin = cfg.margin * height
     before = max(0.0, -head[0].span[0] + margin) if head else 0.0
     after = max(0.0, tail[-1].span[1] - width + margin) if tail else 0.0
-    return _Grown(before=min(before, reach_px), after=min(after, reach_px), head=tuple(head), tail=tuple(tail))
+    return _Grown(before=min(before, before_px), after=min(after, after_px), head=tuple(head), tail=tuple(tail))
 
 
 def joined(dec: DecodedText, grown: _Grown, width: float) -> DecodedText:
@@ -221,8 +222,8 @@ def extend_lines(
             q = quads[i]
             reach = cfg.reach * max(q.height, 1.0)
             others = [quads[j] for j in sorted(alive) if j != i]
-            # a side that runs into another line's box is that line's to read, unless that box is a
-            # piece of this line (as high, on its axis): the detector cut the line in two
+            # a side that runs into another line's box is that line's to read (with join_pieces,
+            # unless that box is a piece of this line: the detector cut the line in two)
             b = sides[i][0] and _open(q, extend_quad(q, reach, -q.width), others, cfg)
             a = sides[i][1] and _open(q, extend_quad(q, -q.width, reach), others, cfg)
             sides[i] = (b, a)
@@ -238,10 +239,7 @@ def extend_lines(
                 continue
             q = quads[i]
             b, a = sides[i]
-            if not (b and a):
-                # one side only: pad the read so that ``grow`` sees the same reach at both ends
-                dec2 = _one_sided(dec2, q.width, reach, b)
-            g = grow(decoded[i], dec2, q.width, q.height, reach, cfg)
+            g = grow(decoded[i], dec2, q.width, q.height, reach if b else 0.0, reach if a else 0.0, cfg)
             if g is None:
                 continue
             g = _Grown(g.before if b else 0.0, g.after if a else 0.0, g.head if b else (), g.tail if a else ())
@@ -311,16 +309,3 @@ def _runs_into(slab: Quad, others: Sequence[Quad], share: float = 0.1) -> list[Q
         if inter > share * min(area_a, area_b):
             hit.append(q)
     return hit
-
-
-def _one_sided(dec: DecodedText, width: float, reach: float, before: bool) -> DecodedText:
-    """Spans of a read of a box lengthened on one side only, expressed as if it had been lengthened
-    by ``reach`` on both (the other side read nothing)."""
-    total_read = width + reach
-    total = width + 2 * reach
-    shift = 0.0 if before else reach
-    chars = tuple(
-        CharChoice(c.alternatives, ((c.span[0] * total_read + shift) / total, (c.span[1] * total_read + shift) / total))
-        for c in dec.chars
-    )
-    return DecodedText(dec.text, dec.confidence, chars)

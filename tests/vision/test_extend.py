@@ -34,7 +34,7 @@ BOX = _dec("57214", _evenly("57214", 0, 20, 100))
 def test_characters_read_just_before_the_box_are_added() -> None:
     # '57214' read where the box read it (30 px into the longer crop), 'ZG ' before it
     longer = _dec("ZG 57214", [((30 + (i - 3) * 20) / 160, (30 + (i - 3) * 20 + 12) / 160) for i in range(8)])
-    g = grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig())
+    g = grow(BOX, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig())
     assert g is not None
     assert "".join(c.best for c in g.head) == "ZG "
     assert g.tail == ()
@@ -46,25 +46,25 @@ def test_a_character_far_along_the_line_is_not_part_of_it() -> None:
     # (the longer crop reaches 100 px further at both ends: 300 px in all)
     far = 100 + 4 * 20 + 5 * 20
     longer = _dec("572149", [*_evenly("57214", 100, 20, 300), (far / 300, (far + 12) / 300)])
-    assert grow(BOX, longer, width=100, height=20, reach_px=100, cfg=ExtendConfig()) is None
+    assert grow(BOX, longer, width=100, height=20, before_px=100, after_px=100, cfg=ExtendConfig()) is None
 
 
 def test_a_weakly_read_character_is_not_added() -> None:
     longer_chars = list(_dec("57214", _evenly("57214", 30, 20, 160)).chars)
     longer_chars.append(CharChoice((("1", 0.4), ("I", 0.3)), ((30 + 100) / 160, (30 + 112) / 160)))
     longer = DecodedText("572141", 0.9, tuple(longer_chars))
-    assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig(min_p=0.6)) is None
+    assert grow(BOX, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig(min_p=0.6)) is None
 
 
 def test_a_longer_read_shifted_by_a_frame_adds_nothing() -> None:
     # the same five characters, placed 14 px (0.7 pitch) later by the longer crop's own frames
     longer = _dec("57214", _evenly("57214", 30 + 14, 20, 160))
-    assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig()) is None
+    assert grow(BOX, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig()) is None
 
 
 def test_a_longer_read_that_disagrees_inside_the_box_changes_nothing() -> None:
     longer = _dec("ZG 99999", [((30 + (i - 3) * 20) / 160, (30 + (i - 3) * 20 + 12) / 160) for i in range(8)])
-    assert grow(BOX, longer, width=100, height=20, reach_px=30, cfg=ExtendConfig()) is None
+    assert grow(BOX, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig()) is None
 
 
 def test_extend_quad_lengthens_along_the_text_direction() -> None:
