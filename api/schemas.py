@@ -20,6 +20,11 @@ class CharAlternative(BaseModel):
     p: float
 
 
+class LineAlternate(BaseModel):
+    text: str
+    weight: float
+
+
 class LineOut(BaseModel):
     text: str
     confidence: float
@@ -29,6 +34,10 @@ class LineOut(BaseModel):
     spans: list[list[float]] = Field(description="where each character lies along the line (fractions)")
     variant: str
     angle: int
+    alternates: list[LineAlternate] = Field(
+        default_factory=list,
+        description="other readings of the whole line, best first; weight 1.0 is as likely as `text`. "
+                    "They may be a character longer or shorter than `text`")
 
 
 class ValueScore(BaseModel):

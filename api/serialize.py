@@ -20,6 +20,7 @@ def line_to_dict(line: TextLine) -> dict[str, Any]:
         "spans": [[round(c.span[0], 4), round(c.span[1], 4)] for c in line.chars],
         "variant": line.variant,
         "angle": line.angle,
+        "alternates": [{"text": t, "weight": round(w, 4)} for t, w in line.alternates],
     }
 
 

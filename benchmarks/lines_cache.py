@@ -60,6 +60,7 @@ def line_to_dict(line: TextLine) -> dict[str, Any]:
         "spans": [list(c.span) for c in line.chars],
         "variant": line.variant,
         "angle": line.angle,
+        "alternates": [[t, w] for t, w in line.alternates],
     }
 
 
@@ -76,6 +77,7 @@ def line_from_dict(d: dict[str, Any]) -> TextLine:
         chars=tuple(chars),
         variant=str(d.get("variant", "original")),
         angle=int(d.get("angle", 0)),
+        alternates=tuple((str(t), float(w)) for t, w in d.get("alternates") or ()),
     )
 
 
@@ -277,7 +279,7 @@ def extend_cache(dataset: Dataset, cache: dict[str, CachedRead], out: Path, conf
                 t0 = time.perf_counter()
                 quads, decoded, n = extend_lines(
                     [lines[i].quad for i in idx],
-                    [DecodedText(lines[i].text, lines[i].confidence, lines[i].chars) for i in idx],
+                    [DecodedText(lines[i].text, lines[i].confidence, lines[i].chars, lines[i].alternates) for i in idx],
                     crop=cut,
                     read=lambda crops: pipeline.recognizer.recognize(
                         crops, top_k=opts.top_k, temperature=opts.temperature),
@@ -288,7 +290,7 @@ def extend_cache(dataset: Dataset, cache: dict[str, CachedRead], out: Path, conf
                 total += len(idx)
                 for i, quad, dec in zip(idx, quads, decoded, strict=True):
                     lines[i] = replace(lines[i], text=dec.text, quad=quad, chars=dec.chars,
-                                       confidence=round(dec.confidence, 4))
+                                       confidence=round(dec.confidence, 4), alternates=dec.alternates)
             kept = tuple(ln for ln in lines if ln.text)
             fh.write(CachedRead(read.file, kept, read.seconds, read.error).to_json() + "\n")
     return grown, total, took

@@ -34,7 +34,8 @@ FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_p
 
 def parse_settings(spec: str, defaults: T) -> T:
     """``defaults`` (a dataclass of settings) with the fields named in ``key=value,...`` changed:
-    booleans 0/1, tuples joined by '+', empty = none, other values converted to the field's type."""
+    booleans 0/1, tuples joined by '/' (a variant's own name may hold '+': flatten+clahe/invert),
+    empty = none, other values converted to the field's type."""
     from dataclasses import fields, replace
 
     names = {f.name for f in fields(defaults)}
@@ -47,9 +48,11 @@ def parse_settings(spec: str, defaults: T) -> T:
         if isinstance(current, bool):
             changes[key] = value not in ("0", "false", "no", "")
         elif isinstance(current, tuple):
-            changes[key] = tuple(v for v in value.split("+") if v)
+            changes[key] = tuple(v for v in value.split("/") if v)
         elif isinstance(current, int | float):
             changes[key] = type(current)(value)
+        elif isinstance(current, str):
+            changes[key] = value
         else:
             changes[key] = None if value in ("", "none") else int(value)  # det_max_side
     return replace(defaults, **changes)

@@ -38,11 +38,12 @@ def make_photo(size: tuple[int, int], seed: int = 11) -> bytes:
     return buf.tobytes()
 
 
-def _caliber_reader(options: str = "") -> Callable[[bytes], int]:
-    from benchmarks.readers import parse_options
+def _caliber_reader(options: str = "", recognizer: str = "") -> Callable[[bytes], int]:
+    from benchmarks.readers import parse_options, parse_settings
     from vision.pipeline import build_pipeline
+    from vision.recognition import RecognizerConfig
 
-    pipeline = build_pipeline()
+    pipeline = build_pipeline(recognizer_config=parse_settings(recognizer, RecognizerConfig()))
     pipeline.warm_up()
     opts = parse_options(options)
     return lambda data: len(pipeline.read_bytes(data, opts).lines)
@@ -74,8 +75,10 @@ READERS: dict[str, Callable[[], Callable[[bytes], int]]] = {
     "caliber no direction check": lambda: _caliber_reader("direction_check=0"),
     # without reading each line further along its ends (the default does)
     "caliber no line extension": lambda: _caliber_reader("extend_lines=0"),
+    # without the other readings of each whole line (vision/ctc.py prefix beam search; the default keeps them)
+    "caliber no line alternates": lambda: _caliber_reader(recognizer="alternates=0"),
     # with every enhanced variant read for uncertain lines (not the default)
-    "caliber + variants": lambda: _caliber_reader("variants=" + "+".join(ENHANCED_VARIANTS)),
+    "caliber + variants": lambda: _caliber_reader("variants=" + "/".join(ENHANCED_VARIANTS)),
     "rapidocr default": lambda: _rapidocr_reader({}),
     "rapidocr max side 1280": lambda: _rapidocr_reader({"Det.limit_type": "max", "Det.limit_side_len": 1280}),
 }

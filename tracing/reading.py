@@ -106,6 +106,8 @@ def recognition_from_dict(d: dict[str, Any]) -> Recognition:
                 chars=chars,
                 variant=str(ln.get("variant", "original")),
                 angle=int(ln.get("angle", 0)),
+                alternates=tuple((str(a["text"]), float(a["weight"])) for a in ln.get("alternates") or ()
+                                 if isinstance(a, dict) and "text" in a and "weight" in a),
             )
         )
     marks = []

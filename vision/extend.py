@@ -193,7 +193,11 @@ def joined(dec: DecodedText, grown: _Grown, width: float) -> DecodedText:
     added = [c.p for c in (*grown.head, *grown.tail) if not c.best.isspace()]
     n_old = sum(1 for c in dec.chars if not c.best.isspace())
     confidence = (dec.confidence * n_old + sum(added)) / max(1, n_old + len(added))
-    return DecodedText(text=text, confidence=min(dec.confidence, confidence), chars=chars)
+    # the line's other readings are of the box: they get the same characters at its ends
+    head = "".join(c.best for c in grown.head)
+    tail = "".join(c.best for c in grown.tail)
+    alternates = tuple((head + t + tail, w) for t, w in dec.alternates)
+    return DecodedText(text=text, confidence=min(dec.confidence, confidence), chars=chars, alternates=alternates)
 
 
 Cropper = Callable[[Quad], np.ndarray]

@@ -17,7 +17,7 @@ from vision.ctc import DecodedText
 from vision.types import CharChoice
 
 
-def _align(a: str, b: str) -> list[int | None]:
+def align_positions(a: str, b: str) -> list[int | None]:
     """For each position of ``a``, the aligned position of ``b`` (match or substitution) or None."""
     n, m = len(a), len(b)
     d = [[0] * (m + 1) for _ in range(n + 1)]
@@ -74,7 +74,7 @@ def fuse(reads: Sequence[DecodedText], weights: Sequence[float] | None = None, t
     present = [0.0] * len(pivot.chars)
     agreement: list[float] = []
     for read, w in pairs:
-        aligned = list(range(len(pivot.chars))) if read is pivot else _align(pivot.text, read.text)
+        aligned = list(range(len(pivot.chars))) if read is pivot else align_positions(pivot.text, read.text)
         same = 0
         for i, j in enumerate(aligned):
             if j is None:

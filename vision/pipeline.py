@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from models.registry import ModelStore, OrtConfig
-from vision.ctc import DecodedText
+from vision.ctc import DecodedText, merge_alternates
 from vision.detection import (
     COARSE,
     DetectorConfig,
@@ -65,6 +65,10 @@ class Interpreter(Protocol):
 # and fusing changed no more than one line in 773 either way (benchmarks/README.md, ablation).
 DEFAULT_VARIANTS: tuple[str, ...] = ()
 ENHANCED_VARIANTS: tuple[str, ...] = ("flatten+clahe", "invert", "join_dots", "sharpen")
+# With variants_as="alternates", a variant's reading of a line joins the line's alternates at this
+# weight (its own alternates at this share of theirs): a second look at the same crop, not a
+# second model.
+VARIANT_ALTERNATE_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,9 @@ class ReadOptions:
     # (vision.enhance.VARIANTS) and the readings fused per character; () turns this off.
     variants: tuple[str, ...] = DEFAULT_VARIANTS
     variant_below: float = 0.9
+    # "characters": the readings are fused per character and replace the line's reading;
+    # "alternates": the line's reading stands and the variants' readings join its alternates.
+    variants_as: str = "characters"
     quality: bool = True  # measure the photo and give advice (blur, glare, exposure, small text)
     # Join regions that continue one another along a line (widely spaced stamped characters and
     # words found apart), so that a serial is not cut from its prefix.
@@ -104,6 +111,8 @@ class ReadOptions:
         unknown = [v for v in self.variants if v not in VARIANTS]
         if unknown:
             raise ValueError(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+        if self.variants_as not in ("characters", "alternates"):
+            raise ValueError(f"variants_as must be 'characters' or 'alternates', not {self.variants_as!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,8 +348,9 @@ class Pipeline:
             text, chars = _strip_spaces(dec.text, dec.chars)
             if not text or dec.confidence < opts.min_confidence:
                 continue
+            alternates = tuple((t.strip(), w) for t, w in dec.alternates if t.strip() and t.strip() != text)
             lines.append(TextLine(text=text, confidence=round(dec.confidence, 4), quad=quad, chars=chars,
-                                  variant=variant, angle=angle))
+                                  variant=variant, angle=angle, alternates=alternates))
         return tuple(lines)
 
     def _check_direction(
@@ -417,12 +427,22 @@ class Pipeline:
         out = list(decoded)
         label = "fused(" + "+".join(("original", *opts.variants)) + ")"
         for i, reads in zip(uncertain, readings, strict=True):
-            out[i] = fuse(reads, top_k=opts.top_k)
-            variant_of[i] = label
+            first, others = reads[0], reads[1:]
+            if opts.variants_as == "alternates":
+                share = VARIANT_ALTERNATE_SHARE
+                pooled = [*first.alternates, *((r.text, share) for r in others),
+                          *((t, share * w) for r in others for t, w in r.alternates)]
+                out[i] = replace(first, alternates=merge_alternates(
+                    first.text, pooled, len(first.alternates) + len(others)))
+            else:
+                out[i] = fuse(reads, top_k=opts.top_k)
+                variant_of[i] = label
+        how = ("aligned per-character vote, weighted by line confidence" if opts.variants_as == "characters"
+               else "the line's reading stands; the variants' readings are its alternates")
         steps.append(Step(stage + "variants", _ms(t0), (
             ("below", str(opts.variant_below)), ("lines", str(len(uncertain))),
             *((name, VARIANTS[name].describe()) for name in opts.variants),
-            ("fusion", "aligned per-character vote, weighted by line confidence"),
+            ("fusion", how),
         )))
         return out, variant_of
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from models.registry import ModelError, ModelStore, OnnxModel
 from vision.charset import FIREARM_MARKINGS, allowed_mask
-from vision.ctc import CtcDecoder, DecodedText
+from vision.ctc import CtcDecoder, DecodedText, merge_alternates
 from vision.types import CharChoice
 
 REC_HEIGHT = 48
@@ -55,7 +55,8 @@ def harmonise_script(dec: DecodedText) -> DecodedText:
     A recogniser that knows both scripts cannot tell Latin C from Cyrillic С by shape; the line
     can: the script of the letters only one script has (Ш, Л, Д ... or L, U, m ...) decides, Latin
     when there are none, and a line with as many of each is left as read. The twins' probabilities
-    are added up (one glyph) and given to the letter of the line's script."""
+    are added up (one glyph) and given to the letter of the line's script. The line's other
+    readings (``alternates``) are written the same way, and those that then read alike are one."""
     lat = sum(_script(c.best) == "lat" for c in dec.chars)
     cyr = sum(_script(c.best) == "cyr" for c in dec.chars)
     if lat == cyr and lat > 0:
@@ -79,9 +80,12 @@ def harmonise_script(dec: DecodedText) -> DecodedText:
             chars.append(CharChoice(alternatives, span=c.span))
         else:
             chars.append(c)
-    if not changed:
+    text = "".join(c.best for c in chars)
+    alternates = merge_alternates(
+        text, [("".join(table.get(ch, ch) for ch in t), w) for t, w in dec.alternates], len(dec.alternates))
+    if not changed and alternates == dec.alternates:
         return dec
-    return DecodedText("".join(c.best for c in chars), dec.confidence, tuple(chars))
+    return DecodedText(text, dec.confidence, tuple(chars), alternates)
 
 
 def _has_both_scripts(vocabulary: Sequence[str]) -> bool:
@@ -94,6 +98,10 @@ class RecognizerConfig:
     max_width: int = 1920  # widest line image fed to the recogniser (40 characters' worth at 48 px)
     top_k: int = 5
     temperature: float = 2.0  # flattens the model's overconfidence so alternatives carry information
+    # Other readings of the whole line kept beside the best one (vision.ctc: a prefix beam search
+    # of ``beam`` prefixes), for readings a character longer or shorter; 0 turns them off.
+    alternates: int = 6
+    beam: int = 10
 
 
 class TextRecognizer:
@@ -166,7 +174,8 @@ class TextRecognizer:
             frames_total = probs.shape[1]
             for j, i in enumerate(idx):
                 frames = math.ceil(resized[j].shape[1] / width * frames_total)
-                dec = decoder.decode(probs[j], top_k=k, temperature=temp, frames=frames)
+                dec = decoder.decode(probs[j], top_k=k, temperature=temp, frames=frames,
+                                     alternates=cfg.alternates, beam=cfg.beam)
                 results[i] = harmonise_script(dec) if self._both_scripts else dec
         return [r if r is not None else DecodedText("", 0.0, ()) for r in results]
 
@@ -291,10 +300,27 @@ def fuse(
         elif a is not None and not lead_b:
             chars.append(_merge(a, None, wa, wb, top_k))
     text = "".join(c.best for c in chars)
+    alternates = fused_alternates(text, ((bundled, wa), (markings, wb)))
     if text == bundled.text:
-        return bundled
+        return bundled if alternates == bundled.alternates else replace(bundled, alternates=alternates)
     confidence = wa * bundled.confidence + wb * markings.confidence
-    return DecodedText(text=text, confidence=confidence, chars=tuple(chars))
+    return DecodedText(text=text, confidence=confidence, chars=tuple(chars), alternates=alternates)
+
+
+def fused_alternates(text: str, reads: Sequence[tuple[DecodedText, float]]) -> tuple[tuple[str, float], ...]:
+    """Other readings of a line read by several models: each model's own reading where it is not
+    the fused one, and that model's other readings, weighted by the model's share (the largest
+    share counts as 1). A model that reads a character more or less than the fused reading keeps
+    that reading here, where per-character alternatives cannot hold it."""
+    top = max((w for _, w in reads), default=1.0) or 1.0
+    pooled: list[tuple[str, float]] = []
+    for dec, w in reads:
+        share = w / top
+        pooled.append((dec.text, share))
+        pooled.extend((t, share * a) for t, a in dec.alternates)
+    # room for each model's own reading beside as many others as one model gives
+    limit = len(reads) + max((len(dec.alternates) for dec, _ in reads), default=0)
+    return merge_alternates(text, pooled, limit)
 
 
 class FusedRecognizer(TextRecognizer):

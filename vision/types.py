@@ -91,6 +91,9 @@ class TextLine:
     chars: tuple[CharChoice, ...]
     variant: str = "original"
     angle: int = 0  # rotation (degrees, clockwise) applied to the crop before reading
+    # Other readings of the whole line (text, weight against ``text``), best first: where the
+    # recognisers disagree, or a reading a character longer or shorter is nearly as likely.
+    alternates: tuple[tuple[str, float], ...] = ()
 
 
 class MarkKind(StrEnum):

@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from benchmarks.datasets import load_dataset, write_manifest
 from benchmarks.lines_cache import (
     CachedRead,
@@ -128,3 +130,18 @@ def test_extend_grows_cached_lines_from_the_photo(tmp_path: Path) -> None:
     assert line.quad.points[0][0] < quad.points[0][0]
     # a setting that allows no new characters leaves the line as it was
     assert extend_cache(ds, cache, tmp_path / "same.jsonl", config="min_p=1.01")[0] == 0
+
+
+def test_settings_parse_every_kind_of_field() -> None:
+    from benchmarks.readers import parse_options
+
+    opts = parse_options("variants=flatten+clahe/invert,variants_as=alternates,variant_below=0.95,"
+                         "extend_lines=0,top_k=3")
+    assert opts.variants == ("flatten+clahe", "invert")
+    assert opts.variants_as == "alternates" and opts.variant_below == 0.95 and opts.top_k == 3
+    assert opts.extend_lines is False
+    assert parse_options("variants=").variants == ()
+    with pytest.raises(KeyError, match="unknown setting"):
+        parse_options("no_such=1")
+    with pytest.raises(ValueError, match="variants_as"):
+        parse_options("variants_as=sideways")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -173,3 +175,23 @@ def test_twin_probabilities_are_added_up_for_the_letter_kept() -> None:
     out = harmonise_script(dec)
     assert out.chars[0].alternatives == (("C", 0.9), ("G", 0.1))
     assert out.confidence == dec.confidence
+
+
+def test_the_reading_fusion_leaves_out_stays_as_an_alternate_of_the_line() -> None:
+    # the markings model reads a fifth character the bundled model, leading, does not
+    fused = fuse(_decoded("1234", 0.95), _decoded("12345", 0.5), weight=0.4)
+    assert fused.text == "1234"
+    # each model's share, the larger counting as 1: markings 0.4 / 0.6
+    assert dict(fused.alternates) == {"12345": pytest.approx(0.4 / 0.6, abs=1e-4)}
+    # and each model's own other readings, at its share
+    with_own = fuse(_decoded("1234", 0.95), replace(_decoded("1234", 0.9), alternates=(("1Z34", 0.5),)), weight=0.4)
+    assert with_own.text == "1234"
+    assert dict(with_own.alternates) == {"1Z34": pytest.approx(0.5 * 0.4 / 0.6, abs=1e-4)}
+
+
+def test_alternates_are_written_in_the_script_of_the_line_and_merged() -> None:
+    dec = replace(_decoded("CAL 9", 0.9), alternates=(("САL 9", 0.3), ("CAL 9", 0.2), ("CAL 8", 0.25), ("CA L8", 0.1)))
+    out = harmonise_script(dec)
+    assert out.text == "CAL 9"
+    # the Cyrillic twins' reading is the line itself; 'CA L8' is 'CAL 8' but for a space
+    assert out.alternates == (("CAL 8", 0.35),)

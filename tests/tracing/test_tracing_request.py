@@ -78,4 +78,16 @@ def test_recognition_from_dict_round_trip() -> None:
     rec = recognition_from_dict(d)
     assert rec.provenance.sha256 == "cd" * 32
     assert rec.marks[1].kind == MarkKind.OTHER
+    assert rec.lines[0].alternates == ()
     assert [p.best for p in serial_queries(rec, M)[0].positions] == ["A", "1"]
+
+
+def test_recognition_from_dict_keeps_the_other_readings_of_a_line() -> None:
+    from api.serialize import line_to_dict
+
+    line = TextLine(text="A1", confidence=0.5, quad=QUAD, chars=(CharChoice((("A", 0.9),)), CharChoice((("1", 0.5),))),
+                    alternates=(("A17", 0.4), ("AI", 0.3)))
+    d = {"sha256": "cd" * 32, "lines": [line_to_dict(line)], "marks": [],
+         "provenance": {"sha256": "cd" * 32, "size_bytes": 10, "format": "PNG", "width": 2, "height": 2}}
+    back = recognition_from_dict(json.loads(json.dumps(d)))
+    assert back.lines[0].alternates == (("A17", 0.4), ("AI", 0.3))

@@ -73,3 +73,43 @@ def test_frames_limit_ignores_padding_and_spans_are_fractions() -> None:
     out = CtcDecoder(VOCAB).decode(probs, frames=4)
     assert out.text == "10"
     assert out.chars[0].span == (0.0, 0.25) and out.chars[1].span == (0.5, 0.75)
+
+
+# --- whole-line readings (prefix beam search) -----------------------------------------------------
+def test_nbest_sums_the_paths_of_a_reading_and_needs_a_blank_between_equal_characters() -> None:
+    # '8' then a frame that is nearly as much blank as '8': '8' and '88' (a blank, then '8') compete
+    probs = frames({"8": 0.9}, {"": 0.55, "8": 0.45}, {"8": 0.9})
+    ranked = CtcDecoder(VOCAB).nbest(probs, n=3)
+    texts = [t for t, _ in ranked]
+    assert texts[:2] == ["88", "8"]
+    # rows are renormalised, so the first and last frames are '8' for certain: '88' is the path
+    # 8 - 8 alone, '8' the path 8 8 8 alone
+    p88, p8 = 0.55, 0.45
+    lp = dict(ranked)
+    assert lp["88"] == pytest.approx(np.log(p88), abs=0.01)
+    assert lp["8"] == pytest.approx(np.log(p8), abs=0.01)
+
+
+def test_a_character_the_best_path_drops_comes_back_as_an_alternate() -> None:
+    # the middle '0' is read under a blank: the best path says '18', but '108' is nearly as likely
+    probs = frames({"1": 0.95}, B, {"": 0.6, "0": 0.4}, B, {"8": 0.95})
+    out = CtcDecoder(VOCAB).decode(probs, alternates=3)
+    assert out.text == "18"
+    alts = dict(out.alternates)
+    assert "108" in alts
+    # weight against the best reading: the model's own odds, whatever temperature spreads the
+    # characters' alternatives
+    assert alts["108"] == pytest.approx(0.4 / 0.6, abs=0.02)
+    warm = dict(CtcDecoder(VOCAB).decode(probs, alternates=3, temperature=2.0).alternates)
+    assert warm["108"] == pytest.approx(0.4 / 0.6, abs=0.02)
+    # and none by default
+    assert CtcDecoder(VOCAB).decode(probs).alternates == ()
+
+
+def test_alternates_that_differ_only_in_spaces_are_one() -> None:
+    probs = frames({"B": 0.9}, {"": 0.5, " ": 0.5}, {"8": 0.6, "B": 0.4})
+    out = CtcDecoder(VOCAB).decode(probs, alternates=4)
+    texts = [t for t, _ in out.alternates]
+    squeezed = ["".join(t.split()) for t in [out.text, *texts]]
+    assert len(squeezed) == len(set(squeezed))
+    assert any("".join(t.split()) == "BB" for t in texts)  # the look-alike reading of the last glyph

@@ -10,7 +10,7 @@ from PIL import Image
 from tests.imaging import to_bytes
 from vision.ctc import DecodedText
 from vision.detection import DetectorConfig, Region, TextDetector
-from vision.extend import ExtendConfig, extend_lines, extend_quad, grow
+from vision.extend import ExtendConfig, extend_lines, extend_quad, grow, joined
 from vision.geometry import crop_quad
 from vision.pipeline import Pipeline, ReadOptions
 from vision.types import CharChoice, Quad
@@ -39,6 +39,16 @@ def test_characters_read_just_before_the_box_are_added() -> None:
     assert "".join(c.best for c in g.head) == "ZG "
     assert g.tail == ()
     assert 0 < g.before <= 30 and g.after == 0
+
+
+def test_the_other_readings_of_the_box_get_the_same_characters() -> None:
+    longer = _dec("ZG 57214", [((30 + (i - 3) * 20) / 160, (30 + (i - 3) * 20 + 12) / 160) for i in range(8)])
+    box = replace(BOX, alternates=(("572714", 0.4), ("S7214", 0.2)))
+    g = grow(box, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig())
+    assert g is not None
+    out = joined(box, g, width=100)
+    assert out.text == "ZG 57214"
+    assert out.alternates == (("ZG 572714", 0.4), ("ZG S7214", 0.2))
 
 
 def test_a_character_far_along_the_line_is_not_part_of_it() -> None:

@@ -21,7 +21,7 @@ from vision.interpret.dates import DateReader
 from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match, SlotCache
 from vision.interpret.proof import ProofMarkMatcher
 from vision.interpret.resources import GALLERY_DIR, load_json
-from vision.interpret.serial import SerialReader, SerialToken, ncic_key, script_note
+from vision.interpret.serial import SerialReader, SerialToken, ncic_key, score4, script_note
 from vision.interpret.text import LineView, ScriptRules, digit_fixed, is_cyrillic, script_of
 from vision.types import MarkCandidate, MarkKind, Quad, TextLine
 
@@ -441,7 +441,7 @@ class Interpreter:
         return a, False
 
     def _serial_mark(self, tok: SerialToken, factor: float) -> MarkCandidate:
-        readings = [(r.value, round(r.score * factor, 4)) for r in tok.readings]
+        readings = [(r.value, score4(r.score * factor)) for r in tok.readings]
         latin_note = ""
         if tok.cyrillic:
             # the value keeps the script as stamped; the Latin form follows as an alternative
@@ -451,10 +451,10 @@ class Interpreter:
             for (o, s), (v, _) in zip(original, readings, strict=True):
                 merged.append((o, s))
                 if v != o:
-                    merged.append((v, round(s * 0.98, 4)))
+                    merged.append((v, score4(s * 0.98)))
             readings = merged
         if tok.wildcard:
-            value, score = tok.wildcard, round(tok.wildcard_score * factor, 4)
+            value, score = tok.wildcard, score4(tok.wildcard_score * factor)
             alts = readings
         else:
             value, score = readings[0]

@@ -155,6 +155,7 @@ class SerialRules:
     ocr_sharpen: float
     coverage_length_cap: int
     separators: frozenset[str]
+    line_alternate_weight: float = 0.0
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], separators: str) -> SerialRules:
@@ -179,7 +180,14 @@ class SerialRules:
             ocr_sharpen=float(data.get("ocr_sharpen", 1.0)),
             coverage_length_cap=int(data.get("coverage_length_cap", 0)),
             separators=frozenset(separators),
+            line_alternate_weight=float(data.get("line_alternate_weight", 0.0)),
         )
+
+
+def score4(x: float) -> float:
+    """A score kept to four significant digits: a weakly read token's readings keep their order
+    (0.00012 above 0.00009) where four decimals would make them all 0."""
+    return float(f"{x:.4g}")
 
 
 def ncic_key(value: str) -> str:
@@ -299,7 +307,8 @@ class SerialReader:
         head_end: int | None = None,
     ) -> SerialToken | None:
         """Readings of the token ``view.text[a:b]``. ``head_end``: where the first of two tokens read
-        together ends (a letter prefix stamped apart from its number, 'АБ 1234')."""
+        together ends (a letter prefix stamped apart from its number, 'АБ 1234'). What the line's
+        other readings read there (``view.alternates_of``) is offered too, below the best reading."""
         with_originals = self._positions(view, a, b)
         pos = [alts for alts, _ in with_originals]
         if not (self.rules.min_length <= len(pos) <= self.rules.max_length):
@@ -324,7 +333,7 @@ class SerialReader:
         for value, w, shape, name in weighted:
             post = w / total
             posts.append((value, post))
-            readings.append(Reading(value, round(min(1.0, post * coverage * shape), 4), name))
+            readings.append(Reading(value, score4(min(1.0, post * coverage * shape)), name))
         readings.sort(key=lambda r: -r.score)
         best = readings[0]
         # per-position marginals for wildcards
@@ -344,10 +353,12 @@ class SerialReader:
             agree = sum(post for value, post in posts
                         if all(w == "?" or w == c for w, c in zip(wild, value, strict=True)))
             shape, _ = self.shape_prior(best.value, makers, keyword)
-            wild_score = round(min(1.0, agree * coverage * shape * (0.9 ** len(unreadable))), 4)
+            wild_score = score4(min(1.0, agree * coverage * shape * (0.9 ** len(unreadable))))
         if self.lookalikes is not None:
             head = len(self._positions(view, a, head_end)) if head_end is not None else None
             readings = self._with_lookalikes(readings, self.lookalikes, makers, keyword, cyrillic_context, head)
+        if self.rules.line_alternate_weight > 0.0 and view.alternates:
+            readings = self._with_alternates(readings, view.alternates_of(a, b), makers, keyword)
         return SerialToken(
             line=view.index,
             span=(a, b),
@@ -402,12 +413,41 @@ class SerialReader:
                 self._offer(pool, value, parent.score * q * weight / prior, makers, keyword, parent.score)
         return sorted(pool.values(), key=lambda r: -r.score)
 
+    def _with_alternates(self, readings: list[Reading], alternates: Sequence[tuple[str, float]],
+                         makers: Collection[str], keyword: bool) -> list[Reading]:
+        """``readings`` with what the line's other readings read in the token's place. Such a
+        reading scores the best reading's score times ``line_alternate_weight``, its weight and the
+        change of prior, and never above the best reading: a model that reads the token otherwise,
+        or a reading a character longer or shorter, is an alternative to try, not a correction."""
+        best = readings[0]
+        prior_best, _name = self._prior(best.value, makers, keyword)
+        if best.score <= 0.0 or prior_best <= 0.0:
+            return readings
+        pool: dict[str, Reading] = {r.value: r for r in readings}
+        for text, weight in alternates:
+            value = self.value_of(text)
+            if not self.rules.min_length <= len(value) <= self.rules.max_length:
+                continue
+            base = best.score * self.rules.line_alternate_weight * weight / prior_best
+            self._offer(pool, value, base, makers, keyword, best.score)
+        return sorted(pool.values(), key=lambda r: -r.score)
+
+    def value_of(self, text: str) -> str:
+        """A token as a serial value: Latin look-alikes of Cyrillic letters, separators and symbols
+        dropped (NCIC)."""
+        out = []
+        for ch in text:
+            latin = self.latin(ch)
+            if len(latin) == 1 and latin in self._alphabet:
+                out.append(latin)
+        return "".join(out)
+
     def _offer(self, pool: dict[str, Reading], value: str, base: float, makers: Collection[str],
                keyword: bool, parent: float) -> None:
         """Add ``value`` at ``base`` times its prior: never above its parent's score (a look-alike is
         an alternative to try next, not a correction of the beam)."""
         prior, name = self._prior(value, makers, keyword)
-        score = round(min(parent, base * prior), 4)
+        score = score4(min(parent, base * prior))
         old = pool.get(value)
         if score > 0.0 and (old is None or score > old.score):
             pool[value] = Reading(value, score, name)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vision.fusion import align_positions
 from vision.interpret.resources import load_json
 from vision.types import CharChoice, TextLine
 
@@ -204,12 +205,40 @@ class LineView:
     chars: tuple[CharChoice, ...]
     tokens: tuple[tuple[int, int], ...]
     confidence: float
+    alternates: tuple[tuple[str, float], ...] = ()  # other readings of the whole line (TextLine)
 
     @classmethod
     def of(cls, index: int, line: TextLine) -> LineView:
         text = line.text
         chars = _align(text, line.chars, line.confidence)
-        return cls(index, text, chars, _token_spans(text), float(line.confidence))
+        return cls(index, text, chars, _token_spans(text), float(line.confidence), tuple(line.alternates))
+
+    def alternates_of(self, a: int, b: int) -> list[tuple[str, float]]:
+        """What each other reading of the line reads where ``text[a:b]`` stands, with its weight:
+        the characters aligned to ``a..b`` (edit distance), and next to them, up to a space, those
+        it reads in addition or where this reading has a symbol ('76626:' read '766261')."""
+        out: list[tuple[str, float]] = []
+        for alt, weight in self.alternates:
+            pairs = align_positions(self.text, alt)
+            inside = [j for j in pairs[a:b] if j is not None]
+            if not inside:
+                continue
+            main_of = {j: i for i, j in enumerate(pairs) if j is not None}
+            lo, hi = min(inside), max(inside)
+            while lo > 0 and self._joins(alt, lo - 1, main_of):
+                lo -= 1
+            while hi + 1 < len(alt) and self._joins(alt, hi + 1, main_of):
+                hi += 1
+            out.append((alt[lo:hi + 1], weight))
+        return out
+
+    def _joins(self, alt: str, j: int, main_of: Mapping[int, int]) -> bool:
+        """Whether ``alt[j]``, next to a token's characters, belongs to the token: it is not a space,
+        and this reading has nothing there or a symbol."""
+        if alt[j].isspace():
+            return False
+        i = main_of.get(j)
+        return i is None or not (self.text[i].isalnum() or self.text[i].isspace())
 
     def token(self, k: int) -> str:
         a, b = self.tokens[k]
