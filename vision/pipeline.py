@@ -20,6 +20,7 @@ from vision.detection import (
     COARSE,
     DetectorConfig,
     LineGrouping,
+    RefineConfig,
     Region,
     TextDetector,
     group_lines,
@@ -106,6 +107,9 @@ class ReadOptions:
     # is read again reaching further along it, and the characters that continue it are added
     # (vision.extend).
     extend_lines: bool = True
+    # A line only a few pixels high in the detector's reduced copy of a large photo is detected
+    # again in a window of the photo around it, seen larger (vision.detection.RefineConfig).
+    refine_small: bool = True
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -150,6 +154,7 @@ class Pipeline:
     quality_config: QualityConfig = field(default_factory=QualityConfig)
     line_grouping: LineGrouping = field(default_factory=LineGrouping)
     extend_config: ExtendConfig = field(default_factory=ExtendConfig)
+    refine_config: RefineConfig = field(default_factory=RefineConfig)
 
     def models(self) -> tuple[ModelInfo, ...]:
         recognisers = self.recognizer.models if isinstance(self.recognizer, FusedRecognizer) else (
@@ -216,6 +221,15 @@ class Pipeline:
             regions = merged
         if opts.join_lines:
             regions = self._join(regions, steps)
+        if opts.refine_small:
+            t0 = time.perf_counter()
+            before = len(regions)
+            regions, looked = self.detector.refine(bgr, regions, rw / image.width, det_cfg, self.refine_config)
+            steps.append(Step("detect_refine", _ms(t0), (
+                ("below_px", str(self.refine_config.below)), ("target_px", str(self.refine_config.target)),
+                ("reach", str(self.refine_config.reach)), ("looked_again", str(looked)),
+                ("regions", f"{before} -> {len(regions)}"),
+            )))
 
         cut = self._cut(bgr, regions, steps)
         quality_warnings: tuple[ReadWarning, ...] = ()
@@ -242,6 +256,12 @@ class Pipeline:
                 ("overlap", str(det_cfg.tile_overlap)), ("new_regions", str(len(new))),
                 ("reason", reason),
             )))
+            if new and opts.refine_small:
+                t1 = time.perf_counter()
+                zoom_scale = min(1.0, rw / image.width * det_cfg.tile_zoom)
+                refined, looked = self.detector.refine(bgr, new, zoom_scale, det_cfg, self.refine_config)
+                new = [r for r in refined if r not in first_regions]
+                steps.append(Step("tiles:detect_refine", _ms(t1), (("looked_again", str(looked)),)))
             if new:
                 lines = tuple(line for line in lines if not any(overlapping(line.quad, r.quad) for r in new))
                 more = self._read_cut(self._cut(bgr, new, steps, stage="tiles:"), opts, steps, stage="tiles:")
