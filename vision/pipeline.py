@@ -259,8 +259,7 @@ class Pipeline:
             if new and opts.refine_small:
                 t1 = time.perf_counter()
                 zoom_scale = min(1.0, rw / image.width * det_cfg.tile_zoom)
-                refined, looked = self.detector.refine(bgr, new, zoom_scale, det_cfg, self.refine_config)
-                new = [r for r in refined if r not in first_regions]
+                new, looked = self.detector.refine(bgr, new, zoom_scale, det_cfg, self.refine_config)
                 steps.append(Step("tiles:detect_refine", _ms(t1), (("looked_again", str(looked)),)))
             if new:
                 lines = tuple(line for line in lines if not any(overlapping(line.quad, r.quad) for r in new))
@@ -368,7 +367,7 @@ class Pipeline:
             text, chars = _strip_spaces(dec.text, dec.chars)
             if not text or dec.confidence < opts.min_confidence:
                 continue
-            alternates = tuple((t.strip(), w) for t, w in dec.alternates if t.strip() and t.strip() != text)
+            alternates = tuple((t.strip(), w) for t, w in dec.alternates)  # never the text itself (merge_alternates)
             lines.append(TextLine(text=text, confidence=round(dec.confidence, 4), quad=quad, chars=chars,
                                   variant=variant, angle=angle, alternates=alternates))
         return tuple(lines)
