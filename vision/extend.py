@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from vision.ctc import DecodedText
+from vision.geometry import quad_axis
 from vision.types import CharChoice, Quad
 
 
@@ -269,24 +270,14 @@ def _open(line: Quad, slab: Quad, others: Sequence[Quad], cfg: ExtendConfig) -> 
     return not hit or (cfg.join_pieces and all(_piece_of(line, q, cfg) for q in hit))
 
 
-def _axis(q: Quad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centre, unit direction along the text and unit normal of a quad."""
-    p = np.asarray(q.points, dtype=np.float64)
-    centre = p.mean(axis=0)
-    d = (p[1] - p[0]) + (p[2] - p[3])
-    n = float(np.hypot(d[0], d[1]))
-    u = d / n if n > 1e-9 else np.array([1.0, 0.0])
-    return centre, u, np.array([-u[1], u[0]])
-
-
 def _piece_of(line: Quad, other: Quad, cfg: ExtendConfig) -> bool:
     """``other`` is a piece of the same line: about as high, its centre on the line's axis, running
     the same way (either reading direction)."""
     h1, h2 = max(line.height, 1.0), max(other.height, 1.0)
     if not (cfg.piece_height <= h2 / h1 <= 1 / cfg.piece_height):
         return False
-    c1, u1, n1 = _axis(line)
-    c2, u2, _ = _axis(other)
+    c1, u1, n1 = quad_axis(line)
+    c2, u2, _ = quad_axis(other)
     if abs(float(np.dot(c2 - c1, n1))) > cfg.piece_offset * h1:
         return False
     return abs(float(np.dot(u1, u2))) >= math.cos(math.radians(cfg.piece_angle))

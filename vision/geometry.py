@@ -125,3 +125,38 @@ def upright_to_stored(point: Point, orientation: int, stored_size: tuple[int, in
 def quad_to_stored(quad: Quad, orientation: int, stored_size: tuple[int, int]) -> Quad:
     """The quad in the pixel grid of the file as stored (before EXIF orientation)."""
     return Quad.from_points([upright_to_stored(p, orientation, stored_size) for p in quad.points])
+
+
+def quad_axis(q: Quad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre, unit direction along the text and unit normal of a quad."""
+    p = np.asarray(q.points, dtype=np.float64)
+    centre = p.mean(axis=0)
+    d = (p[1] - p[0]) + (p[2] - p[3])
+    n = float(np.hypot(d[0], d[1]))
+    u = d / n if n > 1e-9 else np.array([1.0, 0.0])
+    return centre, u, np.array([-u[1], u[0]])
+
+
+def continues(first: Quad, second: Quad, max_gap: float = 2.5, height_ratio: float = 0.7,
+              offset: float = 0.35, angle: float = 10.0) -> float | None:
+    """Whether ``second`` is the next piece of the line ``first`` is a piece of, as the detector
+    sometimes cuts one line in two (a letter prefix stamped apart from its number, a worn stretch):
+    about as high (within ``height_ratio``), its centre on ``first``'s axis (within ``offset`` line
+    heights), running the same way (within ``angle`` degrees), starting after ``first`` starts and
+    ending after it ends, at most ``max_gap`` line heights after its end. Returns the gap in pixels
+    along the line (negative: the two boxes overlap by that much), or ``None``."""
+    h1, h2 = max(first.height, 1.0), max(second.height, 1.0)
+    if not (height_ratio <= h2 / h1 <= 1 / height_ratio):
+        return None
+    c1, u1, n1 = quad_axis(first)
+    c2, u2, _ = quad_axis(second)
+    if abs(float(np.dot(c2 - c1, n1))) > offset * h1 or float(np.dot(u1, u2)) < np.cos(np.radians(angle)):
+        return None
+    along1 = [float(np.dot(np.asarray(p) - c1, u1)) for p in first.points]
+    along2 = [float(np.dot(np.asarray(p) - c1, u1)) for p in second.points]
+    start1, end1 = (along1[0] + along1[3]) / 2, (along1[1] + along1[2]) / 2
+    start2, end2 = (along2[0] + along2[3]) / 2, (along2[1] + along2[2]) / 2
+    if start2 <= start1 or end2 <= end1:
+        return None
+    gap = start2 - end1
+    return gap if gap <= max_gap * max(h1, h2) else None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vision.geometry import continues
 from vision.headstamp import VARIANT as HEADSTAMP_VARIANT
 from vision.interpret.calibre import CalibreParser
 from vision.interpret.dates import DateReader
@@ -22,8 +23,8 @@ from vision.interpret.lexicon import Dictionaries, Entry, Lexicon, Match, SlotCa
 from vision.interpret.proof import ProofMarkMatcher
 from vision.interpret.resources import GALLERY_DIR, load_json
 from vision.interpret.serial import SerialReader, SerialToken, ncic_key, score4, script_note
-from vision.interpret.text import LineView, ScriptRules, digit_fixed, is_cyrillic, script_of
-from vision.types import MarkCandidate, MarkKind, Quad, TextLine
+from vision.interpret.text import LineView, ScriptRules, digit_fixed, is_cyrillic, script_of, token_spans
+from vision.types import CharChoice, MarkCandidate, MarkKind, Quad, TextLine
 
 KIND_ORDER = (
     MarkKind.SERIAL, MarkKind.MAKER, MarkKind.MODEL, MarkKind.CALIBRE, MarkKind.COUNTRY,
@@ -43,6 +44,11 @@ class InterpretConfig:
     join_short_tokens: int = 4  # a token this short may be a prefix/suffix group of its neighbour
     join_factor: float = 0.92
     split_factor: float = 0.85  # a number read without the letter prefix standing right before it
+    # a serial the detector cut in two boxes along one line (a prefix stamped apart, a worn
+    # stretch): the end of one box read with the start of the next, at this factor
+    # (vision.geometry.continues: at most ``piece_gap`` line heights apart, or overlapping)
+    piece_factor: float = 0.9
+    piece_gap: float = 1.5
     min_dictionary_score: float = 0.45
 
 
@@ -130,7 +136,8 @@ class Interpreter:
                           frozenset(i for i, line in enumerate(lines) if line.variant == HEADSTAMP_VARIANT))
         seen_countries = countries | {str(m.entry.attrs.get("country", "")) for m in makers}
         cyrillic = any(is_cyrillic(ch) for line in lines for ch in line.text)
-        self._serial(facts, marks, maker_ids, cyrillic or self._serials.cyrillic_context(seen_countries))
+        self._serial(facts, marks, maker_ids, cyrillic or self._serials.cyrillic_context(seen_countries),
+                     self._pieces(lines))
         if image is not None and self.proof_matcher is not None:
             marks.extend(self.proof_matcher.marks(image, lines, symbol_regions))
         return _ordered(marks)
@@ -389,10 +396,12 @@ class Interpreter:
     # --- serials --------------------------------------------------------------------------------
 
     def _serial(self, facts: list[_LineFacts], marks: list[MarkCandidate], makers: set[str],
-                cyrillic: bool = False) -> None:
+                cyrillic: bool = False, pieces: Sequence[tuple[int, int, float]] = ()) -> None:
         """Serial candidates from the tokens left free; ``cyrillic``: the image shows Cyrillic text or a
-        maker that writes serial letters in Cyrillic."""
+        maker that writes serial letters in Cyrillic; ``pieces``: (line, next line, overlap) for
+        boxes that continue one another along one line (``_pieces``)."""
         tokens: list[tuple[SerialToken, float]] = []
+        frees: list[list[tuple[int, int, bool]]] = []
         for f in facts:
             view = f.view
             free: list[tuple[int, int, bool]] = []
@@ -404,6 +413,7 @@ class Interpreter:
                     continue
                 keyword = keyword or any(0 <= a - end <= 2 for end in f.keyword_ends)
                 free.append((a2, b, keyword))
+            frees.append(free)
             prefixed: set[int] = set()  # tokens read better together with a letter prefix before them
             for k in range(len(free) - 1):
                 a, b, keyword = free[k]
@@ -423,9 +433,17 @@ class Interpreter:
                 tok = self._serials.read(view, a, b, makers, keyword, "label" if keyword else "", cyrillic)
                 if tok is not None:
                     tokens.append((tok, self.config.split_factor if k in prefixed else 1.0))
+        across: dict[int, tuple[int, int]] = {}  # id of a token read over two lines -> the lines
+        for i, j, overlap in pieces:
+            tok = self._across(facts[i], frees[i], facts[j], frees[j], overlap, makers, cyrillic)
+            if tok is not None:
+                across[id(tok)] = (i, j)
+                tokens.append((tok, self.config.piece_factor))
         best_by_value: dict[str, MarkCandidate] = {}
         for tok, factor in tokens:
             cand = self._serial_mark(tok, factor)
+            if id(tok) in across:
+                cand = replace(cand, line_indices=across[id(tok)])
             if cand.score < self.config.min_serial_score:
                 continue
             old = best_by_value.get(cand.value)
@@ -433,6 +451,60 @@ class Interpreter:
                 best_by_value[cand.value] = cand
         ranked = sorted(best_by_value.values(), key=lambda c: -c.score)
         marks.extend(ranked[: self.config.max_serials])
+
+    def _pieces(self, lines: Sequence[TextLine]) -> list[tuple[int, int, float]]:
+        """Pairs of lines whose boxes continue one another along one line: (first, next, how many
+        characters of the next the two boxes share, from their overlap and the next line's pitch);
+        for each line only the nearest next piece."""
+        out: list[tuple[int, int, float]] = []
+        for i, first in enumerate(lines):
+            nearest: tuple[float, int] | None = None
+            for j, second in enumerate(lines):
+                if j == i or not first.text.strip() or not second.text.strip():
+                    continue
+                gap = continues(first.quad, second.quad, self.config.piece_gap)
+                if gap is not None and (nearest is None or gap < nearest[0]):
+                    nearest = (gap, j)
+            if nearest is not None:
+                gap, j = nearest
+                pitch = lines[j].quad.width / max(1, len(lines[j].text.replace(" ", "")))
+                out.append((i, j, max(0.0, -gap) / max(pitch, 1e-9)))
+        return out
+
+    def _across(self, fi: _LineFacts, free_i: list[tuple[int, int, bool]], fj: _LineFacts,
+                free_j: list[tuple[int, int, bool]], overlap: float, makers: set[str],
+                cyrillic: bool) -> SerialToken | None:
+        """The last token of one line read with the first token of the line that continues it. Boxes
+        apart join a letter prefix to the number after it; overlapping
+        boxes both read the characters they share, which are taken once, and only where the two
+        readings agree on them."""
+        vi, vj = fi.view, fj.view
+        if not free_i or not free_j or not vi.tokens or not vj.tokens:
+            return None
+        a, b, kw = free_i[-1]
+        a2, b2, kw2 = free_j[0]
+        if b != vi.tokens[-1][1] or a2 != vj.tokens[0][0]:
+            return None  # only the end of one box runs on into the start of the next
+        first, second = vi.text[a:b], vj.text[a2:b2]
+        if overlap >= 0.5:
+            skip = _shared(first, second, overlap)
+            if skip is None:
+                return None
+            sep = ""
+        else:
+            # apart, only a letter prefix before its number: on plates, fields of one row stand in
+            # boxes side by side ('EAAN16  2116', '1995  kg')
+            if not (first.isalpha() and len(first) <= 3 and any(c.isdigit() for c in second)):
+                return None
+            skip, sep = 0, " "
+        text = first + sep + second[skip:]
+        chars = (*vi.chars[a:b], *((CharChoice(((" ", 1.0),)),) if sep else ()), *vj.chars[a2 + skip:b2])
+        # the other readings of each box, where they read these tokens, with the other box as read
+        rest = second[skip:]
+        alternates = (*((alt + sep + rest, w) for alt, w in vi.alternates_of(a, b)),
+                      *((first + sep + alt[skip:], w) for alt, w in vj.alternates_of(a2, b2) if len(alt) > skip))
+        view = LineView(vi.index, text, chars, token_spans(text), min(vi.confidence, vj.confidence), alternates)
+        return self._serials.read(view, 0, len(text), makers, kw or kw2, "pieces", cyrillic, len(first))
 
     def _strip_keyword_prefix(self, text: str, a: int, b: int) -> tuple[int, bool]:
         m = self._keyword_prefix.match(text[a:b])
@@ -581,3 +653,19 @@ def build_interpreter(
 
 
 __all__ = ["InterpretConfig", "Interpreter", "build_interpreter", "script_of", "serial_readings"]
+
+
+def _shared(first: str, second: str, overlap: float) -> int | None:
+    """How many characters at the start of ``second`` repeat the end of ``first`` (two boxes that
+    overlap by about ``overlap`` characters both read them): the count of ``second``'s characters to
+    skip, separators included; ``None`` when the readings do not agree on any such count near it."""
+    a = [c.upper() for c in first if c.isalnum()]
+    idx = [k for k, c in enumerate(second) if c.isalnum()]
+    b = [second[k].upper() for k in idx]
+    near = round(overlap)
+    for k in sorted(range(1, min(len(a), len(b) - 1) + 1), key=lambda k: (abs(k - near), k)):
+        if abs(k - overlap) > 1.5:
+            break
+        if a[-k:] == b[:k]:
+            return idx[k - 1] + 1
+    return None

@@ -211,7 +211,7 @@ class LineView:
     def of(cls, index: int, line: TextLine) -> LineView:
         text = line.text
         chars = _align(text, line.chars, line.confidence)
-        return cls(index, text, chars, _token_spans(text), float(line.confidence), tuple(line.alternates))
+        return cls(index, text, chars, token_spans(text), float(line.confidence), tuple(line.alternates))
 
     def alternates_of(self, a: int, b: int) -> list[tuple[str, float]]:
         """What each other reading of the line reads where ``text[a:b]`` stands, with its weight:
@@ -287,7 +287,7 @@ def _align(text: str, chars: Sequence[CharChoice], confidence: float) -> tuple[C
     return tuple(CharChoice(((c, 1.0 if c.isspace() else p),)) for c in text)
 
 
-def _token_spans(text: str) -> tuple[tuple[int, int], ...]:
+def token_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     start = -1
     for i, ch in enumerate(text):
