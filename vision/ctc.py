@@ -164,14 +164,15 @@ def merge_alternates(text: str, readings: Sequence[tuple[str, float]], limit: in
     or letter case are one reading, the first (markings are cut in capitals; a model's lower-case
     reading of one is the same reading)."""
     weights: dict[str, float] = {}
-    first: dict[str, str] = {_key(text): text}
+    first: dict[str, str] = {reading_key(text): text}
     for t, w in readings:
-        t = first.setdefault(_key(t), t)
+        t = first.setdefault(reading_key(t), t)
         if t != text and t.strip():
             weights[t] = min(1.0, weights.get(t, 0.0) + w)
     ranked = sorted(weights.items(), key=lambda tw: -tw[1])[: max(0, limit)]
     return tuple((t, round(w, 6)) for t, w in ranked)
 
 
-def _key(text: str) -> str:
+def reading_key(text: str) -> str:
+    """What two readings of a line share when they differ only in spaces or letter case."""
     return "".join(text.split()).casefold()

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from vision.ctc import DecodedText
+from vision.ctc import DecodedText, reading_key
 from vision.geometry import quad_axis
 from vision.types import CharChoice, Quad
 
@@ -42,6 +42,10 @@ class ExtendConfig:
     reach: float = 1.5  # line heights read beyond each end of the box, per round
     rounds: int = 6
     min_p: float = 0.6  # each added character's probability
+    # characters read beyond the box with at least ``alternate_p`` but less than ``min_p`` (a worn
+    # first digit, or a scratch) are not added to the line; the line read with them becomes one
+    # of its other readings, weighted by the least of their probabilities (0: off)
+    alternate_p: float = 0.3
     max_gap: float = 2.6  # largest step between character centres, in pitches of the line
     margin: float = 0.15  # line heights kept beyond the outermost added character
     max_disagree: float = 0.25  # share of the box's characters the longer read may read otherwise
@@ -118,6 +122,21 @@ class _Grown:
     after: float
     head: tuple[CharChoice, ...]  # new characters before the line, spans in pixels from the old start
     tail: tuple[CharChoice, ...]  # new characters after the line, spans in pixels from the old start
+    # what a reading down to ``alternate_p`` adds (``head`` and ``tail`` and more); empty: nothing more
+    maybe_head: tuple[CharChoice, ...] = ()
+    maybe_tail: tuple[CharChoice, ...] = ()
+
+    def maybe(self, text: str, before: bool = True, after: bool = True) -> tuple[str, float] | None:
+        """``text`` (the box's reading) with what the weaker reading adds on the open sides, and the
+        least probability among the characters it adds beyond ``head`` and ``tail``."""
+        head = (self.maybe_head or self.head) if before else ()
+        tail = (self.maybe_tail or self.tail) if after else ()
+        # ``head`` ends next to the box, so what the weaker reading adds comes first
+        added = (*head[: max(0, len(head) - len(self.head))], *tail[len(self.tail):])
+        extra = [c.p for c in added if not c.best.isspace()]
+        if not extra:
+            return None
+        return "".join(c.best for c in head) + text + "".join(c.best for c in tail), min(extra)
 
 
 def _centre(c: CharChoice) -> float:
@@ -149,14 +168,14 @@ def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, bef
     if cost > max(1, math.floor(cfg.max_disagree * len(chars))):
         return None  # the longer crop reads the box otherwise: nothing is taken from it
 
-    def walk(side: list[CharChoice], start: float, outward: int) -> list[CharChoice]:
+    def walk(side: list[CharChoice], start: float, outward: int, min_p: float = cfg.min_p) -> list[CharChoice]:
         kept: list[CharChoice] = []
         last = start
         for c in side:  # nearest to the box first
             if c.best.isspace():
                 kept.append(c)
                 continue
-            if c.p < cfg.min_p or abs(_centre(c) - last) > cfg.max_gap * pitch:
+            if c.p < min_p or abs(_centre(c) - last) > cfg.max_gap * pitch:
                 break
             kept.append(c)
             last = _centre(c)
@@ -168,12 +187,20 @@ def grow(dec: DecodedText, longer: DecodedText, width: float, height: float, bef
     after_side = moved[end:]
     head = walk(before_side, pos[0], -1)
     tail = walk(after_side, pos[-1], 1)
-    if not head and not tail:
+    maybe_head: list[CharChoice] = []
+    maybe_tail: list[CharChoice] = []
+    if 0.0 < cfg.alternate_p < cfg.min_p:
+        maybe_head = walk(before_side, pos[0], -1, cfg.alternate_p)
+        maybe_tail = walk(after_side, pos[-1], 1, cfg.alternate_p)
+        maybe_head = maybe_head if len(maybe_head) > len(head) else []
+        maybe_tail = maybe_tail if len(maybe_tail) > len(tail) else []
+    if not head and not tail and not maybe_head and not maybe_tail:
         return None
     margin = cfg.margin * height
     before = max(0.0, -head[0].span[0] + margin) if head else 0.0
     after = max(0.0, tail[-1].span[1] - width + margin) if tail else 0.0
-    return _Grown(before=min(before, before_px), after=min(after, after_px), head=tuple(head), tail=tuple(tail))
+    return _Grown(before=min(before, before_px), after=min(after, after_px), head=tuple(head), tail=tuple(tail),
+                  maybe_head=tuple(maybe_head), maybe_tail=tuple(maybe_tail))
 
 
 def joined(dec: DecodedText, grown: _Grown, width: float) -> DecodedText:
@@ -247,10 +274,15 @@ def extend_lines(
             g = grow(decoded[i], dec2, q.width, q.height, reach if b else 0.0, reach if a else 0.0, cfg)
             if g is None:
                 continue
+            maybe = g.maybe(decoded[i].text, b, a)
             g = _Grown(g.before if b else 0.0, g.after if a else 0.0, g.head if b else (), g.tail if a else ())
+            if g.head or g.tail:
+                decoded[i] = joined(decoded[i], g, q.width)
+            if maybe is not None:
+                # the line as it would read with the weaker characters too: one of its other readings
+                decoded[i] = _with_alternate(decoded[i], *maybe)
             if not g.head and not g.tail:
                 continue
-            decoded[i] = joined(decoded[i], g, q.width)
             quads[i] = extend_quad(q, g.before, g.after)
             grew.add(i)
             for j in sorted(alive - {i}) if cfg.join_pieces else ():
@@ -262,6 +294,22 @@ def extend_lines(
             nxt.append(i)
         todo = nxt
     return quads, decoded, len(grew)
+
+
+def _with_alternate(dec: DecodedText, text: str, weight: float) -> DecodedText:
+    """``dec`` with ``text`` among its other readings: at ``weight``, or at the weight it has already
+    if higher (the next round's longer crop reads the same characters again: no more evidence)."""
+    key = reading_key(text)
+    if key == reading_key(dec.text):
+        return dec
+    alts = list(dec.alternates)
+    same = [k for k, (t, _) in enumerate(alts) if reading_key(t) == key]
+    if same:
+        t, w = alts[same[0]]
+        alts[same[0]] = (t, max(w, round(weight, 6)))
+    else:
+        alts.append((text, round(weight, 6)))
+    return replace(dec, alternates=tuple(sorted(alts, key=lambda tw: -tw[1])))
 
 
 def _open(line: Quad, slab: Quad, others: Sequence[Quad], cfg: ExtendConfig) -> bool:

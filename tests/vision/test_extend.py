@@ -63,7 +63,31 @@ def test_a_weakly_read_character_is_not_added() -> None:
     longer_chars = list(_dec("57214", _evenly("57214", 30, 20, 160)).chars)
     longer_chars.append(CharChoice((("1", 0.4), ("I", 0.3)), ((30 + 100) / 160, (30 + 112) / 160)))
     longer = DecodedText("572141", 0.9, tuple(longer_chars))
-    assert grow(BOX, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig(min_p=0.6)) is None
+    assert grow(BOX, longer, width=100, height=20, before_px=30, after_px=30,
+                cfg=ExtendConfig(min_p=0.6, alternate_p=0.0)) is None
+    g = grow(BOX, longer, width=100, height=20, before_px=30, after_px=30, cfg=ExtendConfig(min_p=0.6))
+    assert g is not None and g.head == g.tail == ()
+    # the line with it stays one of the line's other readings, weighted by its probability
+    assert g.maybe("57214") == ("572141", 0.4)
+    assert g.maybe("57214", after=False) is None
+
+
+def test_a_weakly_read_character_becomes_an_other_reading_of_the_line() -> None:
+    longer_chars = [*_dec("57214", _evenly("57214", 30, 20, 160)).chars,
+                    CharChoice((("1", 0.4), ("I", 0.3)), ((30 + 100) / 160, (30 + 112) / 160))]
+    box = replace(BOX, alternates=(("S7214", 0.2),))
+
+    def crop(q: Quad) -> np.ndarray:
+        return np.zeros((20, int(q.width)), np.uint8)
+
+    def read(crops: list[np.ndarray]) -> list[DecodedText]:
+        return [DecodedText("572141", 0.9, tuple(longer_chars)) for _ in crops]
+
+    quad = Quad.from_points([(0, 0), (100, 0), (100, 20), (0, 20)])
+    quads, decoded, grown = extend_lines([quad], [box], crop, read)
+    assert grown == 0 and quads == [quad]
+    assert decoded[0].text == "57214"
+    assert decoded[0].alternates == (("572141", 0.4), ("S7214", 0.2))
 
 
 def test_a_longer_read_shifted_by_a_frame_adds_nothing() -> None:
