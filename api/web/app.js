@@ -452,11 +452,20 @@
       li.appendChild(el('span', {}, kinds[i] ? t('kind.' + kinds[i]) : t('kind.line')));
       li.appendChild(document.createTextNode(': '));
       li.appendChild(el('span', { class: 'v', translate: 'no' }, line.text));
+      var also = otherReadings(line);
+      if (also.length) li.appendChild(put(el('span', { class: 'also' }), tx('result.also', { list: also.join(' · ') }, ['list'])));
       legend.appendChild(li);
     });
     $('zoom').textContent = t(S.whole ? 'result.zoom' : 'result.whole');
     show('zoom', rec.lines.length > 0);
     $('photo-caption').textContent = t('result.caption', { n: num(rec.lines.length), when: date(rec.created_at, true) });
+  }
+
+  // the line's other readings that the recogniser found nearly as likely (a worn digit, a
+  // character more at an end): what the officer should compare with the photo before tracing
+  function otherReadings(line) {
+    return (line.alternates || []).filter(function (a) { return a.weight >= 0.25; })
+      .slice(0, 2).map(function (a) { return a.text; });
   }
 
   function photoFailed() {  // e.g. HEIC that this browser cannot show: the service draws it instead

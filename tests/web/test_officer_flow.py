@@ -43,7 +43,12 @@ def test_photograph_correct_trace_and_save(page: Any, service: Service) -> None:
     assert lines >= 2
     expect(page.locator("#overlay polygon.serial")).to_have_count(1)
     expect(page.locator("#overlay text")).to_have_count(lines)
-    expect(page.locator("#legend li").first).to_have_text(f"serial: {SAMPLE_SERIAL}")
+    first = page.locator("#legend li").first
+    expect(first).to_contain_text(f"serial: {SAMPLE_SERIAL}")
+    expect(first.locator(".v")).to_have_text(SAMPLE_SERIAL)
+    # the line's other reading, nearly as likely, is shown beside it to compare with the photo
+    expect(first.locator(".also")).to_have_text(re.compile(r"^also read as .*\bJO429Y\b"))
+    expect(first.locator(".also span")).to_have_attribute("translate", "no")
     assert page.locator("#overlay image").get_attribute("href").startswith("blob:")  # the photo from the phone
     zoomed = page.locator("#overlay").get_attribute("viewBox")
     page.get_by_role("button", name="Show the whole photo").click()
@@ -133,7 +138,7 @@ def test_a_photo_this_browser_cannot_show_is_drawn_by_the_service(page: Any, ser
     expect(page.locator("#tiles button")).to_have_count(len(SAMPLE_SERIAL))
     expect(page.locator("#overlay image")).to_have_attribute("href", re.compile("^blob:"))
     expect(page.locator("#overlay polygon")).to_have_count(0)  # drawn by the service, not twice
-    expect(page.locator("#legend li").first).to_have_text(f"serial: {SAMPLE_SERIAL}")
+    expect(page.locator("#legend li").first.locator(".v")).to_have_text(SAMPLE_SERIAL)
     shot(page, "heic-overlay")
 
 
