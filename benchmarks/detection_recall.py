@@ -46,8 +46,17 @@ def _invert_photo(bgr: np.ndarray) -> np.ndarray:
     return out
 
 
+def _blur_photo(sigma: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The reduced photo blurred by ``sigma`` pixels: the dots of a dot-peen line run together."""
+    def blur(bgr: np.ndarray) -> np.ndarray:
+        out: np.ndarray = cv2.GaussianBlur(bgr, (0, 0), sigma)
+        return out
+    return blur
+
+
 PHOTO_ENHANCERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "clahe": _clahe_photo, "flatten": flatten_photo, "invert": _invert_photo,
+    "blur1.5": _blur_photo(1.5), "blur3": _blur_photo(3.0),
 }
 
 
