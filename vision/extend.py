@@ -46,6 +46,9 @@ class ExtendConfig:
     # first digit, or a scratch) are not added to the line; the line read with them becomes one
     # of its other readings, weighted by the least of their probabilities (0: off)
     alternate_p: float = 0.3
+    # a line that grew keeps the box's own reading among its other readings, weighted by how likely
+    # the weakest character added is not there, when that is at least this
+    keep_box_above: float = 0.05
     max_gap: float = 2.6  # largest step between character centres, in pitches of the line
     margin: float = 0.15  # line heights kept beyond the outermost added character
     max_disagree: float = 0.25  # share of the box's characters the longer read may read otherwise
@@ -243,6 +246,8 @@ def extend_lines(
     quads, decoded = list(quads), list(decoded)
     grew: set[int] = set()
     alive = {i for i, d in enumerate(decoded) if d.chars}
+    first_text = [d.text for d in decoded]
+    weakest = [1.0] * len(decoded)  # the least probability of a character added to each line
     todo = sorted(alive)
     sides = {i: (True, True) for i in todo}
     for _ in range(max(0, cfg.rounds)):
@@ -278,6 +283,7 @@ def extend_lines(
             g = _Grown(g.before if b else 0.0, g.after if a else 0.0, g.head if b else (), g.tail if a else ())
             if g.head or g.tail:
                 decoded[i] = joined(decoded[i], g, q.width)
+                weakest[i] = min(weakest[i], *(c.p for c in (*g.head, *g.tail) if not c.best.isspace()))
             if maybe is not None:
                 # the line as it would read with the weaker characters too: one of its other readings
                 decoded[i] = _with_alternate(decoded[i], *maybe)
@@ -293,6 +299,11 @@ def extend_lines(
             sides[i] = (bool(g.head), bool(g.tail))
             nxt.append(i)
         todo = nxt
+    for i in sorted(grew & alive):
+        # what was added may not belong to the line (a scratch read as a '1'): the box's own
+        # reading stays one of the line's other readings, as likely as the weakest addition is not
+        if 1.0 - weakest[i] >= cfg.keep_box_above:
+            decoded[i] = _with_alternate(decoded[i], first_text[i], 1.0 - weakest[i])
     return quads, decoded, len(grew)
 
 

@@ -206,3 +206,30 @@ def test_a_line_cut_in_two_by_the_detector_can_be_read_whole_once(
     # by default (off) a box in the way stops the line: both pieces stay as they were read
     _q, apart, grown = extend_lines([head, rest, below], first, crop, read)
     assert [d.text for d in apart] == [d.text for d in first] and grown == 0
+
+
+def test_a_line_that_grew_keeps_the_box_reading_among_its_other_readings() -> None:
+    # '1' read after the box at 0.65: added (above min_p), but it may be a scratch
+    longer_chars = [*_dec("57214", _evenly("57214", 30, 20, 160)).chars,
+                    CharChoice((("1", 0.65), ("I", 0.2)), ((30 + 100) / 160, (30 + 112) / 160))]
+    calls = []
+
+    def crop(q: Quad) -> np.ndarray:
+        return np.zeros((20, int(q.width)), np.uint8)
+
+    def read(crops: list[np.ndarray]) -> list[DecodedText]:
+        calls.append(len(crops))
+        # the first round reads the '1'; later rounds read nothing more
+        return [DecodedText("572141", 0.9, tuple(longer_chars)) if len(calls) == 1 else DecodedText("", 0.0, ())
+                for _ in crops]
+
+    quad = Quad.from_points([(0, 0), (100, 0), (100, 20), (0, 20)])
+    _quads, decoded, grown = extend_lines([quad], [BOX], crop, read)
+    assert grown == 1 and decoded[0].text == "572141"
+    assert decoded[0].alternates == (("57214", pytest.approx(0.35)),)
+    # a character read surely is not doubted
+    sure = [*longer_chars[:-1], CharChoice((("1", 0.99),), longer_chars[-1].span)]
+    calls.clear()
+    longer_chars[:] = sure
+    _quads, decoded, _n = extend_lines([quad], [BOX], crop, read)
+    assert decoded[0].text == "572141" and decoded[0].alternates == ()
