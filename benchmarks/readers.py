@@ -28,8 +28,9 @@ T = TypeVar("T", bound="DataclassInstance")
 
 
 # The pipeline as the foundation built it: no line joining, second pass, variants, quality, headstamps,
-# flattened copy, direction check or line extension.
-FOUNDATION = "second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_pass=0,direction_check=0,extend_lines=0"
+# flattened copy, direction check, line extension, refine or rebox.
+FOUNDATION = ("second_pass=0,join_lines=0,variants=,quality=0,headstamps=0,flat_pass=0,direction_check=0,"
+              "extend_lines=0,refine_small=0,rebox=0")
 
 
 def parse_settings(spec: str, defaults: T) -> T:

@@ -77,6 +77,8 @@ READERS: dict[str, Callable[[], Callable[[bytes], int]]] = {
     "caliber no line extension": lambda: _caliber_reader("extend_lines=0"),
     # without detecting small lines again up close (the default does)
     "caliber no refine": lambda: _caliber_reader("refine_small=0"),
+    # without cutting boxes too tall for their text again (tighter, or in two; the default does)
+    "caliber no rebox": lambda: _caliber_reader("rebox=0"),
     # without the other readings of each whole line (vision/ctc.py prefix beam search; the default keeps them)
     "caliber no line alternates": lambda: _caliber_reader(recognizer="alternates=0"),
     # with every enhanced variant read for uncertain lines (not the default)

@@ -34,6 +34,8 @@ from vision.geometry import crop_quad, rotate_order
 from vision.headstamp import read_headstamp
 from vision.intake import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, decode
 from vision.quality import GLOBAL_SIDE, QualityConfig, advise, assess
+from vision.rebox import ReboxConfig, sub_quad
+from vision.rebox import plan as rebox_plan
 from vision.recognition import (
     DEFAULT_RECOGNIZER,
     DirectionClassifier,
@@ -110,6 +112,9 @@ class ReadOptions:
     # A line only a few pixels high in the detector's reduced copy of a large photo is detected
     # again in a window of the photo around it, seen larger (vision.detection.RefineConfig).
     refine_small: bool = True
+    # A box much taller than its text (loose, or over two close lines) is cut again to the rows where
+    # the text runs, or in two, and read again; kept when read more confidently (vision.rebox).
+    rebox: bool = True
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -155,6 +160,7 @@ class Pipeline:
     line_grouping: LineGrouping = field(default_factory=LineGrouping)
     extend_config: ExtendConfig = field(default_factory=ExtendConfig)
     refine_config: RefineConfig = field(default_factory=RefineConfig)
+    rebox_config: ReboxConfig = field(default_factory=ReboxConfig)
 
     def models(self) -> tuple[ModelInfo, ...]:
         recognisers = self.recognizer.models if isinstance(self.recognizer, FusedRecognizer) else (
@@ -356,6 +362,8 @@ class Pipeline:
         )))
         if opts.direction_check and self.direction is not None:
             decoded = self._check_direction(cut, decoded, opts, steps, stage)
+        if opts.rebox:
+            decoded = self._rebox(cut, decoded, opts, steps, stage)
         if opts.extend_lines:
             decoded = self._extend(cut, decoded, opts, steps, stage)
         variant_of = ["original"] * len(decoded)
@@ -396,6 +404,55 @@ class Pipeline:
         steps.append(Step(stage + "direction_check", _ms(t0), (
             ("below", str(opts.direction_check_below)), ("margin", str(opts.direction_margin)),
             ("lines", str(len(check))), ("changed", str(changed)),
+        )))
+        return out
+
+    def _rebox(
+        self, cut: _Cut, decoded: list[DecodedText], opts: ReadOptions, steps: list[Step], stage: str
+    ) -> list[DecodedText]:
+        """Cut uncertain lines again to the rows where their text runs (tighter, or two lines) and
+        keep the new reading where it is more confident. ``cut`` is updated in place (a line split
+        in two becomes two entries)."""
+        image, cfg = cut.image, self.rebox_config
+        if image is None:
+            return decoded
+        t0 = time.perf_counter()
+        plans: dict[int, list[Quad]] = {}
+        for i, d in enumerate(decoded):
+            if d.text.strip() and d.confidence < cfg.read_below:
+                rows = rebox_plan(cut.crops[i], cfg)
+                if rows:
+                    plans[i] = [sub_quad(cut.quads[i], top, bottom) for top, bottom in rows]
+        jobs = [(i, q, crop_quad(image, q)) for i, qs in plans.items() for q in qs]
+        reads = self.recognizer.recognize([c for _, _, c in jobs], top_k=opts.top_k,
+                                          temperature=opts.temperature) if jobs else []
+        parts: dict[int, list[tuple[Quad, np.ndarray, DecodedText]]] = {}
+        for (i, q, c), d in zip(jobs, reads, strict=True):
+            parts.setdefault(i, []).append((q, c, d))
+        crops: list[np.ndarray] = []
+        quads: list[Quad] = []
+        angles: list[int] = []
+        out: list[DecodedText] = []
+        tightened = split = 0
+        for i, d in enumerate(decoded):
+            new = parts.get(i, [])
+            conf = sum(n.confidence for _, _, n in new) / len(new) if new else 0.0
+            if new and all(n.text.strip() for _, _, n in new) and conf > d.confidence + cfg.gain:
+                for q, c, n in new:
+                    crops.append(c)
+                    quads.append(q)
+                    angles.append(cut.angles[i])
+                    out.append(n)
+                tightened += len(new) == 1
+                split += len(new) == 2
+            else:
+                crops.append(cut.crops[i])
+                quads.append(cut.quads[i])
+                angles.append(cut.angles[i])
+                out.append(d)
+        cut.crops[:], cut.quads[:], cut.angles[:] = crops, quads, angles
+        steps.append(Step(stage + "rebox", _ms(t0), (
+            *cfg.describe(), ("looked_at", str(len(plans))), ("tightened", str(tightened)), ("split", str(split)),
         )))
         return out
 
