@@ -30,7 +30,7 @@ from vision.detection import (
 from vision.enhance import VARIANTS, FlattenPhotoParams, flatten_photo
 from vision.extend import ExtendConfig, extend_lines
 from vision.fusion import fuse
-from vision.geometry import crop_quad, rotate_order
+from vision.geometry import crop_quad, quad_axis, rotate_order
 from vision.headstamp import read_headstamp
 from vision.intake import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, decode
 from vision.quality import GLOBAL_SIDE, QualityConfig, advise, assess
@@ -387,13 +387,14 @@ class Pipeline:
         ``cut`` is updated in place (crop, quad order, angle) where the other way wins."""
         t0 = time.perf_counter()
         check = [i for i, d in enumerate(decoded)
-                 if cut.angles[i] == 180 or d.confidence < opts.direction_check_below]
+                 if cut.angles[i] == 180 or d.confidence < opts.direction_check_below or _turnable(d.text)]
         if not check:
             return decoded
         other = [np.ascontiguousarray(cut.crops[i][::-1, ::-1]) for i in check]
         again = self.recognizer.recognize(other, top_k=opts.top_k, temperature=opts.temperature)
         out = list(decoded)
-        changed = 0
+        changed = both = 0
+        either: list[tuple[int, DecodedText]] = []
         for i, crop, dec in zip(check, other, again, strict=True):
             if dec.confidence > out[i].confidence + opts.direction_margin:
                 out[i] = dec
@@ -401,9 +402,18 @@ class Pipeline:
                 cut.quads[i] = rotate_order(cut.quads[i], 2)
                 cut.angles[i] = 180 - cut.angles[i]
                 changed += 1
+            elif dec.text.strip() and dec.confidence >= out[i].confidence - opts.direction_margin:
+                either.append((i, dec))
+        for i, dec in either:
+            # read about as well either way up ('80695' and 'S6908'): unless a line running the same
+            # way that only reads one way up (a word) says which way is up, the other way is one of
+            # the line's other readings
+            if not _way_up_shown(i, out, cut.quads):
+                out[i] = replace(out[i], alternates=_with_other_way(out[i], dec, opts.direction_margin))
+                both += 1
         steps.append(Step(stage + "direction_check", _ms(t0), (
             ("below", str(opts.direction_check_below)), ("margin", str(opts.direction_margin)),
-            ("lines", str(len(check))), ("changed", str(changed)),
+            ("lines", str(len(check))), ("changed", str(changed)), ("either_way", str(both)),
         )))
         return out
 
@@ -541,6 +551,38 @@ class Pipeline:
                 (("lines", str(len(weak))), ("of", str(len(lines)))),
             ))
         return tuple(out)
+
+
+# Characters that read as a character under a half turn (6/9, and the symmetric ones): a line made
+# of them alone may read as well upside down ('80695' and 'S6908'), whatever its confidence.
+TURNABLE = frozenset("0123456789SZNHIOXMW")
+
+
+def _turnable(text: str) -> bool:
+    alnum = [c for c in text.upper() if c.isalnum()]
+    return len(alnum) >= 4 and all(c in TURNABLE for c in alnum)
+
+
+def _way_up_shown(i: int, decoded: Sequence[DecodedText], quads: Sequence[Quad]) -> bool:
+    """Whether another line, read confidently, with letters that do not read upside down, runs the
+    same way as line ``i`` (parallel and in the same direction as read)."""
+    _, u, _ = quad_axis(quads[i])
+    for j, d in enumerate(decoded):
+        alnum = [c for c in d.text if c.isalnum()]
+        if j == i or len(alnum) < 3 or d.confidence < 0.9 or _turnable(d.text):
+            continue
+        if float(np.dot(u, quad_axis(quads[j])[1])) >= 0.9:
+            return True
+    return False
+
+
+def _with_other_way(kept: DecodedText, other: DecodedText, margin: float) -> tuple[tuple[str, float], ...]:
+    """``kept``'s other readings, with ``other`` (the line read the other way up) among them when it
+    read about as well: weighted by its confidence against ``kept``'s."""
+    if not other.text.strip() or other.confidence < kept.confidence - margin:
+        return kept.alternates
+    weight = min(1.0, other.confidence / max(kept.confidence, 1e-9))
+    return merge_alternates(kept.text, (*kept.alternates, (other.text, weight)), len(kept.alternates) + 1)
 
 
 @dataclass(slots=True)

@@ -68,6 +68,26 @@ def test_a_line_turned_by_mistake_is_read_the_right_way_up(
     assert int(check["changed"]) >= 1
 
 
+def test_digits_that_read_either_way_up_keep_the_other_way_as_an_other_reading(
+    pipeline: Pipeline, make_image: Callable[..., Image.Image]
+) -> None:
+    # '60890' upside down reads '06809' as well: alone on the photo, nothing says which way is up
+    alone = pipeline.read_bytes(to_bytes(make_image([("60890", (300, 400), 64)], size=(1400, 900)), quality=92))
+    line = next(line for line in alone.lines if line.text == "60890")
+    assert "06809" in dict(line.alternates)
+    check = dict(next(s for s in alone.provenance.steps if s.name == "direction_check").params)
+    assert check["either_way"] == "1"
+    # a word beside it, running the same way, shows which way is up
+    beside = pipeline.read_bytes(to_bytes(make_image(
+        [("60890", (300, 400), 64), ("MADE IN SERBIA", (300, 550), 64)], size=(1400, 900)), quality=92))
+    line = next(line for line in beside.lines if line.text == "60890")
+    assert "06809" not in dict(line.alternates)
+    # without the check the other way is never read
+    off = pipeline.read_bytes(to_bytes(make_image([("60890", (300, 400), 64)], size=(1400, 900)), quality=92),
+                              ReadOptions(direction_check=False))
+    assert "06809" not in dict(next(line for line in off.lines if line.text == "60890").alternates)
+
+
 def test_exif_rotated_photo_is_read_and_quads_are_upright(
     pipeline: Pipeline, make_image: Callable[..., Image.Image]
 ) -> None:
