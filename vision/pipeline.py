@@ -409,7 +409,7 @@ class Pipeline:
             # way that only reads one way up (a word) says which way is up, the other way is one of
             # the line's other readings
             if not _way_up_shown(i, out, cut.quads):
-                out[i] = replace(out[i], alternates=_with_other_way(out[i], dec, opts.direction_margin))
+                out[i] = replace(out[i], alternates=_with_other_way(out[i], dec))
                 both += 1
         steps.append(Step(stage + "direction_check", _ms(t0), (
             ("below", str(opts.direction_check_below)), ("margin", str(opts.direction_margin)),
@@ -576,11 +576,9 @@ def _way_up_shown(i: int, decoded: Sequence[DecodedText], quads: Sequence[Quad])
     return False
 
 
-def _with_other_way(kept: DecodedText, other: DecodedText, margin: float) -> tuple[tuple[str, float], ...]:
-    """``kept``'s other readings, with ``other`` (the line read the other way up) among them when it
-    read about as well: weighted by its confidence against ``kept``'s."""
-    if not other.text.strip() or other.confidence < kept.confidence - margin:
-        return kept.alternates
+def _with_other_way(kept: DecodedText, other: DecodedText) -> tuple[tuple[str, float], ...]:
+    """``kept``'s other readings with ``other`` (the line read the other way up) among them,
+    weighted by its confidence against ``kept``'s."""
     weight = min(1.0, other.confidence / max(kept.confidence, 1e-9))
     return merge_alternates(kept.text, (*kept.alternates, (other.text, weight)), len(kept.alternates) + 1)
 
