@@ -400,7 +400,7 @@ class Interpreter:
         """Serial candidates from the tokens left free; ``cyrillic``: the image shows Cyrillic text or a
         maker that writes serial letters in Cyrillic; ``pieces``: (line, next line, overlap) for
         boxes that continue one another along one line (``_pieces``)."""
-        tokens: list[tuple[SerialToken, float]] = []
+        tokens: list[tuple[SerialToken, float, tuple[int, ...]]] = []  # token, factor, lines read
         frees: list[list[tuple[int, int, bool]]] = []
         for f in facts:
             view = f.view
@@ -426,24 +426,22 @@ class Interpreter:
                     continue
                 joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined", cyrillic, b)
                 if joined is not None:
-                    tokens.append((joined, 1.0 if letter_prefix else self.config.join_factor))
+                    tokens.append((joined, 1.0 if letter_prefix else self.config.join_factor, (view.index,)))
                     if letter_prefix:
                         prefixed.add(k + 1)
             for k, (a, b, keyword) in enumerate(free):
                 tok = self._serials.read(view, a, b, makers, keyword, "label" if keyword else "", cyrillic)
                 if tok is not None:
-                    tokens.append((tok, self.config.split_factor if k in prefixed else 1.0))
-        across: dict[int, tuple[int, int]] = {}  # id of a token read over two lines -> the lines
+                    tokens.append((tok, self.config.split_factor if k in prefixed else 1.0, (view.index,)))
         for i, j, overlap in pieces:
             tok = self._across(facts[i], frees[i], facts[j], frees[j], overlap, makers, cyrillic)
             if tok is not None:
-                across[id(tok)] = (i, j)
-                tokens.append((tok, self.config.piece_factor))
+                tokens.append((tok, self.config.piece_factor, (i, j)))
         best_by_value: dict[str, MarkCandidate] = {}
-        for tok, factor in tokens:
+        for tok, factor, lines_read in tokens:
             cand = self._serial_mark(tok, factor)
-            if id(tok) in across:
-                cand = replace(cand, line_indices=across[id(tok)])
+            if len(lines_read) > 1:
+                cand = replace(cand, line_indices=lines_read)
             if cand.score < self.config.min_serial_score:
                 continue
             old = best_by_value.get(cand.value)
