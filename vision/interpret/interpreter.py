@@ -43,7 +43,10 @@ class InterpretConfig:
     max_alternatives: int = 7
     join_short_tokens: int = 4  # a token this short may be a prefix/suffix group of its neighbour
     join_factor: float = 0.92
-    split_factor: float = 0.85  # a number read without the letter prefix standing right before it
+    # a number read without the letter prefix standing right before it (prefix letters, Cyrillic ones
+    # above all, are read less surely than digits: the factor has to outweigh that; 0.85 until
+    # 2026-11-29, when 0.7 put two Cyrillic-prefixed serials first on the synthetic set)
+    split_factor: float = 0.7
     # a serial the detector cut in two boxes along one line (a prefix stamped apart, a worn
     # stretch): the end of one box read with the start of the next, at this factor
     # (vision.geometry.continues: at most ``piece_gap`` line heights apart, or overlapping)
