@@ -37,7 +37,9 @@ class LineOut(BaseModel):
     alternates: list[LineAlternate] = Field(
         default_factory=list,
         description="other readings of the whole line, best first; weight 1.0 is as likely as `text`. "
-                    "They may be a character longer or shorter than `text`")
+                    "They may be a character longer or shorter than `text` (a worn character past the "
+                    "box's end, or one the box took in that may be a scratch), or the line read the "
+                    "other way up where it reads about as well ('80695' and 'S6908')")
 
 
 class ValueScore(BaseModel):
