@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from vision.ctc import DecodedText, reading_key
-from vision.geometry import quad_axis
+from vision.geometry import same_line
 from vision.types import CharChoice, Quad
 
 
@@ -332,14 +332,7 @@ def _open(line: Quad, slab: Quad, others: Sequence[Quad], cfg: ExtendConfig) -> 
 def _piece_of(line: Quad, other: Quad, cfg: ExtendConfig) -> bool:
     """``other`` is a piece of the same line: about as high, its centre on the line's axis, running
     the same way (either reading direction)."""
-    h1, h2 = max(line.height, 1.0), max(other.height, 1.0)
-    if not (cfg.piece_height <= h2 / h1 <= 1 / cfg.piece_height):
-        return False
-    c1, u1, n1 = quad_axis(line)
-    c2, u2, _ = quad_axis(other)
-    if abs(float(np.dot(c2 - c1, n1))) > cfg.piece_offset * h1:
-        return False
-    return abs(float(np.dot(u1, u2))) >= math.cos(math.radians(cfg.piece_angle))
+    return same_line(line, other, cfg.piece_height, cfg.piece_offset, cfg.piece_angle, either_way=True)
 
 
 def _covered(inner: Quad, outer: Quad, share: float = 0.6) -> bool:

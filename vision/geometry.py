@@ -137,6 +137,22 @@ def quad_axis(q: Quad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return centre, u, np.array([-u[1], u[0]])
 
 
+def same_line(line: Quad, other: Quad, height_ratio: float = 0.7, offset: float = 0.35, angle: float = 10.0,
+              either_way: bool = False) -> bool:
+    """Whether ``other`` lies on the line of ``line``: about as high (within ``height_ratio``), its
+    centre on ``line``'s axis (within ``offset`` line heights), running the same way (within
+    ``angle`` degrees; with ``either_way`` also the opposite reading direction)."""
+    h1, h2 = max(line.height, 1.0), max(other.height, 1.0)
+    if not (height_ratio <= h2 / h1 <= 1 / height_ratio):
+        return False
+    c1, u1, n1 = quad_axis(line)
+    c2, u2, _ = quad_axis(other)
+    if abs(float(np.dot(c2 - c1, n1))) > offset * h1:
+        return False
+    dot = float(np.dot(u1, u2))
+    return (abs(dot) if either_way else dot) >= float(np.cos(np.radians(angle)))
+
+
 def continues(first: Quad, second: Quad, max_gap: float = 2.5, height_ratio: float = 0.7,
               offset: float = 0.35, angle: float = 10.0) -> float | None:
     """Whether ``second`` is the next piece of the line ``first`` is a piece of, as the detector
@@ -145,13 +161,9 @@ def continues(first: Quad, second: Quad, max_gap: float = 2.5, height_ratio: flo
     heights), running the same way (within ``angle`` degrees), starting after ``first`` starts and
     ending after it ends, at most ``max_gap`` line heights after its end. Returns the gap in pixels
     along the line (negative: the two boxes overlap by that much), or ``None``."""
-    h1, h2 = max(first.height, 1.0), max(second.height, 1.0)
-    if not (height_ratio <= h2 / h1 <= 1 / height_ratio):
+    if not same_line(first, second, height_ratio, offset, angle):
         return None
-    c1, u1, n1 = quad_axis(first)
-    c2, u2, _ = quad_axis(second)
-    if abs(float(np.dot(c2 - c1, n1))) > offset * h1 or float(np.dot(u1, u2)) < np.cos(np.radians(angle)):
-        return None
+    c1, u1, _ = quad_axis(first)
     along1 = [float(np.dot(np.asarray(p) - c1, u1)) for p in first.points]
     along2 = [float(np.dot(np.asarray(p) - c1, u1)) for p in second.points]
     start1, end1 = (along1[0] + along1[3]) / 2, (along1[1] + along1[2]) / 2
@@ -159,4 +171,4 @@ def continues(first: Quad, second: Quad, max_gap: float = 2.5, height_ratio: flo
     if start2 <= start1 or end2 <= end1:
         return None
     gap = start2 - end1
-    return gap if gap <= max_gap * max(h1, h2) else None
+    return gap if gap <= max_gap * max(first.height, second.height, 1.0) else None
