@@ -96,6 +96,7 @@ class Interpreter:
         self._dicts = dictionaries
         self._calibres = calibres
         self._serials = serials
+        self._separators = "".join(sorted(serials.rules.separators))
         self._dates = dates
         self._labels = labels
         self._serial_keywords = serial_keywords
@@ -424,7 +425,9 @@ class Interpreter:
                 if view.text[b:a_next].strip(" :;|#-.") != "":
                     continue  # only spaces or a separator misread between a prefix and its number
                 first, second = view.text[a:b], view.text[a_next:b_next]
-                letter_prefix = first.isalpha() and len(first) <= 3 and any(c.isdigit() for c in second)
+                # a hyphen or dot read before or after the letters ('-РГ 60153') leaves them a prefix
+                letters = first.strip(self._separators)
+                letter_prefix = letters.isalpha() and len(letters) <= 3 and any(c.isdigit() for c in second)
                 if not (letter_prefix or min(len(first), len(second)) <= self.config.join_short_tokens):
                     continue
                 joined = self._serials.read(view, a, b_next, makers, keyword or kw_next, "joined", cyrillic, b)

@@ -113,3 +113,13 @@ def test_plain_numbers_get_no_cyrillic_readings(interpreter: Interpreter, line) 
 def test_look_alikes_make_no_confident_serial_of_words(interpreter: Interpreter, line, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
     marks = interpreter.interpret([line(t, p=0.99) for t in lines])
     assert all(s < 0.5 for _, s in serial_readings(marks, k=50))
+
+
+@pytest.mark.parametrize("text", ["РГ 60153", "-РГ 60153", "РГ. 60153"])
+def test_a_prefix_with_a_stray_hyphen_or_dot_is_still_read_with_its_number(interpreter: Interpreter, line,  # type: ignore[no-untyped-def]
+                                                                            text: str) -> None:
+    # the prefix letters read less surely than the digits, as Cyrillic letters are
+    g = text.index("Г")
+    ranked = serial_readings(interpreter.interpret([line(text, p=0.97, alts={g: [("Г", 0.45), ("Ґ", 0.2)]})]), k=8)
+    assert ranked[0][0] == "РГ60153"
+    assert "60153" in [v for v, _ in ranked]  # the number alone is still offered, below
