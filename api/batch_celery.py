@@ -14,7 +14,7 @@ error; a worker process that dies mid-reading (killed, out of memory) or outlast
 again. Tasks are acknowledged after the reading (``acks_late``) so that a message taken by a
 worker that vanishes is delivered again by the broker.
 
-Queues carry the pipeline version (``caliber.p10``): a worker running another pipeline version
+Queues carry the pipeline version (``caliber.p11``): a worker running another pipeline version
 never takes this batch's tasks. Celery is imported only here and only when used, so the embedded
 default needs neither Celery nor a broker.
 """

@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 LIBRARIES = ("numpy", "opencv-python-headless", "onnxruntime", "pillow", "pillow-heif", "rapidocr")
-PIPELINE_VERSION = "10"  # bump when a change alters what the pipeline reads from the same photo
+PIPELINE_VERSION = "11"  # bump when a change alters what the pipeline reads from the same photo
 
 
 @cache
